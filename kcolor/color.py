@@ -1,0 +1,225 @@
+"""Colour-space conversions and the model normalisation, as TensorFlow ops.
+
+Every function here takes and returns float32 tensors whose last axis is the colour
+channel, so one image (H, W, C), a batch (B, H, W, C) or a list of pixels (N, C) all work.
+The functions use only elementwise TensorFlow ops (no numpy, no ``py_function``), so
+they run inside ``tf.data``, are differentiable, and export to SavedModel and TFLite
+with builtin ops.
+
+Conventions (they match ``skimage.color``):
+
+* RGB: sRGB with the standard transfer curve, channel order R, G, B, float in [0, 1]
+  (uint8 in 0..255 is accepted by :func:`rgb_to_lab` and converted).
+* Lab: CIE 1976 L*a*b*, D65 white point, 2-degree observer, channel order L, a, b;
+  L in [0, 100], a and b roughly in [-110, 110] for sRGB colours.
+* LCh: channel order L, C, h; C = hypot(a, b) >= 0, h = atan2(b, a) in radians,
+  in (-pi, pi].
+* Model side: ``L_norm = L / 50 - 1`` in [-1, 1] and ``ab_norm = ab / 110`` roughly in
+  [-1, 1]. These constants are defined here and nowhere else.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+# sRGB (linear) -> XYZ for D65, the matrix skimage.color uses.
+_XYZ_FROM_LINEAR_RGB = np.array(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ]
+)
+_LINEAR_RGB_FROM_XYZ = np.linalg.inv(_XYZ_FROM_LINEAR_RGB)
+# D65 reference white (2-degree observer), X, Y, Z.
+_D65_WHITE = (0.95047, 1.0, 1.08883)
+
+# Piecewise constants of the sRGB transfer curve and of the CIE Lab function f(t).
+_SRGB_LINEAR_LIMIT = 0.04045
+_SRGB_LINEAR_LIMIT_DECODED = 0.0031308
+_LAB_EPSILON = 0.008856
+_LAB_KAPPA_SLOPE = 7.787
+_LAB_OFFSET = 16.0 / 116.0
+_LAB_F_LIMIT = 0.2068966  # f(_LAB_EPSILON), where lab_to_xyz switches branch.
+
+# Model normalisation: L_norm = L / L_SCALE - 1, ab_norm = ab / AB_SCALE.
+L_SCALE = 50.0
+AB_SCALE = 110.0
+L_MAX = 100.0
+
+
+def _as_float_image(image):
+    """float32 tensor; uint8 input (0..255) is rescaled to [0, 1]."""
+    image = tf.convert_to_tensor(image)
+    if image.dtype == tf.uint8:
+        return tf.cast(image, tf.float32) / 255.0
+    return tf.cast(image, tf.float32)
+
+
+def _apply_matrix(image, matrix):
+    """Multiply each pixel's 3-vector by ``matrix`` (3x3), for any leading shape.
+
+    Written as three weighted sums rather than a tensordot so the graph stays
+    rank-agnostic and maps onto the simplest TFLite builtins.
+    """
+    channels = tf.unstack(image, num=3, axis=-1)
+    rows = []
+    for row in matrix:
+        rows.append(
+            channels[0] * float(row[0]) + channels[1] * float(row[1]) + channels[2] * float(row[2])
+        )
+    return tf.stack(rows, axis=-1)
+
+
+def _srgb_to_linear(rgb):
+    # The unused branch of tf.where still gets gradients, so keep pow's base positive.
+    curved = tf.pow((tf.maximum(rgb, _SRGB_LINEAR_LIMIT) + 0.055) / 1.055, 2.4)
+    return tf.where(rgb > _SRGB_LINEAR_LIMIT, curved, rgb / 12.92)
+
+
+def _linear_to_srgb(linear):
+    curved = 1.055 * tf.pow(tf.maximum(linear, _SRGB_LINEAR_LIMIT_DECODED), 1.0 / 2.4) - 0.055
+    return tf.where(linear > _SRGB_LINEAR_LIMIT_DECODED, curved, linear * 12.92)
+
+
+def _lab_f(t):
+    cube_root = tf.pow(tf.maximum(t, _LAB_EPSILON), 1.0 / 3.0)
+    return tf.where(t > _LAB_EPSILON, cube_root, _LAB_KAPPA_SLOPE * t + _LAB_OFFSET)
+
+
+def _lab_f_inverse(f):
+    return tf.where(f > _LAB_F_LIMIT, f * f * f, (f - _LAB_OFFSET) / _LAB_KAPPA_SLOPE)
+
+
+def rgb_to_lab(rgb):
+    """Convert sRGB to CIE Lab (D65).
+
+    Args:
+        rgb: tensor (..., 3), channel order R, G, B; float in [0, 1] or uint8 in 0..255.
+
+    Returns:
+        float32 tensor (..., 3), channel order L, a, b; L in [0, 100], a and b roughly
+        in [-110, 110]. Matches ``skimage.color.rgb2lab`` to about 1e-4.
+    """
+    linear = _srgb_to_linear(_as_float_image(rgb))
+    xyz = _apply_matrix(linear, _XYZ_FROM_LINEAR_RGB)
+    x, y, z = tf.unstack(xyz, num=3, axis=-1)
+    fx = _lab_f(x / _D65_WHITE[0])
+    fy = _lab_f(y / _D65_WHITE[1])
+    fz = _lab_f(z / _D65_WHITE[2])
+    return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+def lab_to_rgb(lab):
+    """Convert CIE Lab (D65) to sRGB.
+
+    Lab values outside the sRGB gamut are mapped as ``skimage.color.lab2rgb`` maps them:
+    a negative Z is clipped to 0 and the resulting RGB is clipped to [0, 1].
+
+    Args:
+        lab: float tensor (..., 3), channel order L, a, b; L in [0, 100].
+
+    Returns:
+        float32 tensor (..., 3), channel order R, G, B, in [0, 1].
+    """
+    lab = tf.cast(lab, tf.float32)
+    lightness, a, b = tf.unstack(lab, num=3, axis=-1)
+    fy = (lightness + 16.0) / 116.0
+    fx = fy + a / 500.0
+    fz = tf.maximum(fy - b / 200.0, 0.0)
+    xyz = tf.stack(
+        [
+            _lab_f_inverse(fx) * _D65_WHITE[0],
+            _lab_f_inverse(fy) * _D65_WHITE[1],
+            _lab_f_inverse(fz) * _D65_WHITE[2],
+        ],
+        axis=-1,
+    )
+    linear = _apply_matrix(xyz, _LINEAR_RGB_FROM_XYZ)
+    return tf.clip_by_value(_linear_to_srgb(linear), 0.0, 1.0)
+
+
+def lab_to_lch(lab):
+    """Convert Lab to cylindrical LCh.
+
+    Args:
+        lab: float tensor (..., 3), channel order L, a, b.
+
+    Returns:
+        float32 tensor (..., 3), channel order L, C, h: L unchanged, chroma
+        C = sqrt(a^2 + b^2) >= 0, hue h = atan2(b, a) in radians in (-pi, pi]
+        (h = 0 where C = 0). Gradients are finite everywhere, including C = 0.
+    """
+    lab = tf.cast(lab, tf.float32)
+    lightness, a, b = tf.unstack(lab, num=3, axis=-1)
+    squared = a * a + b * b
+    has_chroma = squared > 0.0
+    # Substitute a harmless point where chroma is 0: sqrt and atan2 have no finite
+    # gradient there, and tf.where would otherwise propagate NaN into the gradient.
+    safe_squared = tf.where(has_chroma, squared, tf.ones_like(squared))
+    safe_a = tf.where(has_chroma, a, tf.ones_like(a))
+    safe_b = tf.where(has_chroma, b, tf.zeros_like(b))
+    chroma = tf.where(has_chroma, tf.sqrt(safe_squared), tf.zeros_like(squared))
+    hue = tf.where(has_chroma, tf.atan2(safe_b, safe_a), tf.zeros_like(squared))
+    return tf.stack([lightness, chroma, hue], axis=-1)
+
+
+def lch_to_lab(lch):
+    """Convert cylindrical LCh back to Lab.
+
+    Args:
+        lch: float tensor (..., 3), channel order L, C, h; hue in radians (any real value).
+
+    Returns:
+        float32 tensor (..., 3), channel order L, a, b.
+    """
+    lch = tf.cast(lch, tf.float32)
+    lightness, chroma, hue = tf.unstack(lch, num=3, axis=-1)
+    return tf.stack([lightness, chroma * tf.cos(hue), chroma * tf.sin(hue)], axis=-1)
+
+
+def normalize_l(lightness):
+    """L in [0, 100] -> model input L_norm = L / 50 - 1 in [-1, 1]."""
+    return tf.cast(lightness, tf.float32) / L_SCALE - 1.0
+
+
+def denormalize_l(l_norm):
+    """Model L_norm in [-1, 1] -> L in [0, 100]."""
+    return (tf.cast(l_norm, tf.float32) + 1.0) * L_SCALE
+
+
+def normalize_ab(ab):
+    """ab in about [-110, 110] -> model target ab_norm = ab / 110, about [-1, 1]."""
+    return tf.cast(ab, tf.float32) / AB_SCALE
+
+
+def denormalize_ab(ab_norm):
+    """Model ab_norm (about [-1, 1]) -> ab in Lab units."""
+    return tf.cast(ab_norm, tf.float32) * AB_SCALE
+
+
+def rgb_to_model_lab(rgb):
+    """sRGB image(s) -> normalised ``(L_norm, ab_norm)`` as models consume them.
+
+    Args:
+        rgb: tensor (..., 3), R, G, B in [0, 1] (or uint8 0..255).
+
+    Returns:
+        ``(L_norm, ab_norm)``: float32 tensors (..., 1) in [-1, 1] and (..., 2) in
+        about [-1, 1], channel order a, b.
+    """
+    lab = rgb_to_lab(rgb)
+    return normalize_l(lab[..., :1]), normalize_ab(lab[..., 1:])
+
+
+def model_lab_to_rgb(l_norm, ab_norm):
+    """Normalised ``(L_norm, ab_norm)`` -> sRGB in [0, 1] (out-of-gamut clipped).
+
+    Args:
+        l_norm: float tensor (..., 1), L / 50 - 1.
+        ab_norm: float tensor (..., 2), ab / 110, channel order a, b; same leading shape.
+
+    Returns:
+        float32 tensor (..., 3), R, G, B in [0, 1].
+    """
+    lab = tf.concat([denormalize_l(l_norm), denormalize_ab(ab_norm)], axis=-1)
+    return lab_to_rgb(lab)

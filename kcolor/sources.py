@@ -1,0 +1,103 @@
+"""Resolve user-given image sources (folders, globs, files, TFRecord shards) to file lists.
+
+This runs once, in Python, when a pipeline is built; nothing here is on the per-image path.
+"""
+
+import dataclasses
+import glob
+import os
+from collections.abc import Iterable
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+TFRECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".tfrec")
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedSource:
+    """One user-given source and the files it names.
+
+    Attributes:
+        source: the source as the user gave it (folder, glob pattern or file).
+        images: image file paths, sorted.
+        shards: TFRecord shard paths, sorted.
+    """
+
+    source: str
+    images: tuple[str, ...]
+    shards: tuple[str, ...]
+
+
+def _has_extension(path: str, extensions: tuple[str, ...]) -> bool:
+    return path.lower().endswith(extensions)
+
+
+def _is_glob(text: str) -> bool:
+    return any(character in text for character in "*?[")
+
+
+def _classify(paths: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    images, shards = [], []
+    for path in paths:
+        if not os.path.isfile(path):
+            continue
+        if _has_extension(path, TFRECORD_EXTENSIONS):
+            shards.append(path)
+        elif _has_extension(path, IMAGE_EXTENSIONS):
+            images.append(path)
+    return tuple(sorted(images)), tuple(sorted(shards))
+
+
+def _walk(folder: str) -> list[str]:
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        # Hidden folders (.git, .ipynb_checkpoints, ...) hold no training photos.
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.join(root, name) for name in files if not name.startswith("."))
+    return found
+
+
+def resolve_source(source: str | os.PathLike) -> ResolvedSource:
+    """Expand one source into its image files and TFRecord shards.
+
+    Args:
+        source: a folder (searched recursively, hidden entries skipped), a glob pattern
+            (``**`` is recursive), an image file (.jpg, .jpeg, .png, .bmp, .gif, .webp,
+            any case) or a TFRecord shard (.tfrecord, .tfrecords, .tfrec).
+
+    Raises:
+        FileNotFoundError: the path does not exist, or the glob matches nothing.
+        ValueError: the source names no image file or shard (e.g. an empty folder or a
+            file with an unsupported extension).
+    """
+    text = os.fspath(source)
+    if os.path.isdir(text):
+        candidates = _walk(text)
+    elif os.path.isfile(text):
+        candidates = [text]
+    elif _is_glob(text):
+        candidates = glob.glob(text, recursive=True)
+        if not candidates:
+            raise FileNotFoundError(f"The pattern {text!r} matches no file.")
+        expanded = []
+        for path in candidates:
+            expanded.extend(_walk(path) if os.path.isdir(path) else [path])
+        candidates = expanded
+    else:
+        raise FileNotFoundError(f"Image source {text!r} does not exist.")
+    images, shards = _classify(candidates)
+    if not images and not shards:
+        raise ValueError(
+            f"Image source {text!r} holds no image file or TFRecord shard. Expected files "
+            f"ending in one of {IMAGE_EXTENSIONS + TFRECORD_EXTENSIONS}."
+        )
+    return ResolvedSource(text, images, shards)
+
+
+def resolve_sources(sources) -> list[ResolvedSource]:
+    """Resolve a source or a list of sources (see :func:`resolve_source`)."""
+    if isinstance(sources, str | os.PathLike):
+        sources = [sources]
+    sources = list(sources)
+    if not sources:
+        raise ValueError("No image source given. Received: sources=[]")
+    return [resolve_source(source) for source in sources]
