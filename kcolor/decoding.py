@@ -9,10 +9,11 @@ for the warning; no maintained library offers this for ``tf.data``.
 
 import tensorflow as tf
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Leading bytes of the formats tf.io.decode_image reads; used only to explain a failure.
 _SIGNATURES = (
     (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (_PNG_SIGNATURE, "PNG"),
     (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"),
     (b"BM", "BMP"),
@@ -36,7 +37,19 @@ def decode_image_bytes(encoded):
         tf.errors.InvalidArgumentError: at run time, when the bytes are not a complete
         image in one of these formats.
     """
-    image = tf.io.decode_image(encoded, channels=0, dtype=tf.float32, expand_animations=False)
+    # PNG goes through decode_png at 16 bits so 16-bit files keep their precision (8-bit
+    # ones scale exactly); decode_image reads WebP only as uint8, so the rest use that.
+    is_png = tf.equal(tf.strings.substr(encoded, 0, len(_PNG_SIGNATURE)), _PNG_SIGNATURE)
+    image = tf.cond(
+        is_png,
+        lambda: tf.cast(tf.io.decode_png(encoded, channels=0, dtype=tf.uint16), tf.float32)
+        / 65535.0,
+        lambda: tf.cast(
+            tf.io.decode_image(encoded, channels=0, dtype=tf.uint8, expand_animations=False),
+            tf.float32,
+        )
+        / 255.0,
+    )
     channels = tf.shape(image)[-1]
     # One or two channels (gray, gray+alpha): the gray plane; three or four: RGB.
     rgb = tf.cond(

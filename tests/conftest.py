@@ -1,0 +1,75 @@
+"""Shared fixtures: tiny synthetic photos and hostile files written to temporary folders."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-large", action="store_true", help="run tests marked large")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-large"):
+        return
+    skip = pytest.mark.skip(reason="large test: pass --run-large to run it")
+    for item in items:
+        if "large" in item.keywords:
+            item.add_marker(skip)
+
+
+def colour_photo(height, width, seed):
+    """A smooth, saturated uint8 RGB image (H, W, 3) that survives JPEG compression."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width] / max(height, width)
+    phases = rng.uniform(0, 2 * np.pi, size=3)
+    channels = [0.5 + 0.45 * np.sin(4 * xs + 3 * ys + phase) for phase in phases]
+    return (np.stack(channels, axis=-1) * 255).astype(np.uint8)
+
+
+def encode(array, fmt, **params):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    """A folder (with a subfolder) of 8 readable colour images in every supported format,
+    2 grayscale photos and 4 broken files. Returns (folder, names of broken files)."""
+    folder = tmp_path / "photos"
+    (folder / "sub dir").mkdir(parents=True)
+    photo = colour_photo(48, 64, seed=1)
+    (folder / "a.jpg").write_bytes(encode(photo, "JPEG", quality=95))
+    (folder / "sub dir" / "b.JPEG").write_bytes(encode(colour_photo(40, 40, 2), "JPEG"))
+    (folder / "c.png").write_bytes(encode(colour_photo(33, 50, 3), "PNG"))
+    rgba = np.concatenate([colour_photo(30, 30, 4), np.full((30, 30, 1), 128, np.uint8)], -1)
+    (folder / "d_rgba.png").write_bytes(encode(rgba, "PNG"))
+    palette = Image.fromarray(colour_photo(30, 40, 5)).convert("P", palette=Image.ADAPTIVE)
+    buffer = io.BytesIO()
+    palette.save(buffer, "PNG")
+    (folder / "e_palette.png").write_bytes(buffer.getvalue())
+    (folder / "f.bmp").write_bytes(encode(colour_photo(20, 30, 6), "BMP"))
+    frames = [Image.fromarray(colour_photo(24, 24, 7 + k)) for k in range(2)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+    (folder / "g_animated.gif").write_bytes(buffer.getvalue())
+    (folder / "h.webp").write_bytes(encode(colour_photo(26, 26, 9), "WEBP", quality=95))
+
+    gray = np.asarray(Image.fromarray(photo).convert("L"))
+    (folder / "gray_L.png").write_bytes(encode(gray, "PNG"))
+    (folder / "gray_rgb.jpg").write_bytes(encode(np.stack([gray] * 3, -1), "JPEG"))
+
+    jpeg = encode(photo, "JPEG")
+    broken = {
+        "empty.jpg": b"",
+        "truncated.jpg": jpeg[: len(jpeg) // 2],
+        "notes.jpg": b"these are not the pixels you are looking for\n",
+        "scan.png": encode(photo, "TIFF"),
+    }
+    for name, content in broken.items():
+        (folder / name).write_bytes(content)
+    (folder / "README.txt").write_text("ignored: not an image extension")
+    return folder, sorted(broken)
