@@ -1,0 +1,197 @@
+"""Benchmarks, each measured against its baseline in the same run.
+
+Usage:
+    python -m benchmarks.run [NAME ...] [--json FILE] [--data DIR] [--quick]
+
+Names: color, pipeline (default: all). Prints a table and optionally writes JSON.
+"""
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "imagenette"
+
+
+def _median_seconds(function, repeats: int) -> float:
+    function()  # warm-up: tracing, caches
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def bench_color(args) -> dict:
+    """rgb_to_lab on a batch (TensorFlow graph) vs skimage.color.rgb2lab image by image."""
+    import skimage.color
+    import tensorflow as tf
+
+    from kcolor import color
+
+    batch, side = (4, 64) if args.quick else (32, 256)
+    rgb = np.random.default_rng(0).uniform(size=(batch, side, side, 3)).astype(np.float32)
+    to_lab = tf.function(color.rgb_to_lab)
+    tensor = tf.constant(rgb)
+    repeats = 2 if args.quick else 5
+    ours = _median_seconds(lambda: to_lab(tensor).numpy(), repeats)
+    baseline = _median_seconds(lambda: [skimage.color.rgb2lab(image) for image in rgb], repeats)
+    return {
+        "name": "color",
+        "work": f"rgb_to_lab, {batch}x{side}x{side} float32",
+        "kcolor": f"{ours * 1000:.1f} ms",
+        "baseline": f"{baseline * 1000:.1f} ms (skimage.color.rgb2lab per image)",
+        "speedup": baseline / ours,
+        "kcolor_seconds": ours,
+        "baseline_seconds": baseline,
+    }
+
+
+def _synthetic_jpegs(folder: Path, count: int) -> list[str]:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for index in range(count):
+        gradient = np.linspace(0, 255, 224)[None, :, None] * rng.uniform(0.3, 1, (1, 1, 3))
+        noise = rng.normal(0, 20, (224, 224, 3))
+        pixels = np.clip(gradient + noise, 0, 255).astype(np.uint8)
+        path = folder / f"synthetic_{index:04d}.jpg"
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "JPEG", quality=75)
+        path.write_bytes(buffer.getvalue())
+        paths.append(str(path))
+    return paths
+
+
+def _plain_loop_epoch(paths, size: int, batch_size: int, seed: int) -> int:
+    """The same work as the pipeline, the way a hand-written Python loop does it."""
+    import skimage.color
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(paths))
+    batch, produced = [], 0
+    for index in order:
+        with Image.open(paths[index]) as image:
+            rgb = image.convert("RGB")
+        width, height = rgb.size
+        thumbnail = skimage.color.rgb2lab(np.asarray(rgb.resize((64, 64))) / 255.0)
+        if np.hypot(thumbnail[..., 1], thumbnail[..., 2]).mean() < 0.5:
+            continue  # the grayscale check the pipeline makes
+        area = rng.uniform(0.25, 1.0) * width * height
+        aspect = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
+        crop_w = int(min(width, round(np.sqrt(area * aspect))))
+        crop_h = int(min(height, round(np.sqrt(area / aspect))))
+        left = rng.integers(0, width - crop_w + 1)
+        top = rng.integers(0, height - crop_h + 1)
+        crop = rgb.crop((left, top, left + crop_w, top + crop_h)).resize((size, size))
+        if rng.uniform() < 0.5:
+            crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        lab = skimage.color.rgb2lab(np.asarray(crop, np.float32) / 255.0)
+        batch.append((lab[..., :1] / 50 - 1, lab[..., 1:] / 110))
+        if len(batch) == batch_size:
+            l_batch = np.stack([pair[0] for pair in batch]).astype(np.float32)
+            ab_batch = np.stack([pair[1] for pair in batch]).astype(np.float32)
+            produced += min(len(l_batch), len(ab_batch))
+            batch = []
+    return produced
+
+
+def bench_pipeline(args) -> dict:
+    """lab_dataset images/s (128x128 training crops) vs a plain PIL + skimage loop."""
+    from kcolor import data, sources
+
+    count = 64 if args.quick else 1024
+    size, batch_size = 128, 32
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.data and Path(args.data).is_dir():
+            everything = sources.resolve_source(args.data).images
+            picks = np.random.default_rng(0).choice(len(everything), count, replace=False)
+            paths = [everything[i] for i in sorted(picks)]
+            origin = f"{count} photos from {args.data}"
+        else:
+            paths = _synthetic_jpegs(Path(scratch), count)
+            origin = f"{count} synthetic 224x224 JPEGs"
+        dataset = data.lab_dataset(paths, size, batch_size, training=True, seed=0)
+        next(iter(dataset))  # tracing and thread-pool start-up, not throughput
+
+        start = time.perf_counter()
+        produced = sum(int(l_batch.shape[0]) for l_batch, _ in dataset)
+        ours = produced / (time.perf_counter() - start)
+
+        start = time.perf_counter()
+        baseline_produced = _plain_loop_epoch(paths, size, batch_size, seed=0)
+        baseline = baseline_produced / (time.perf_counter() - start)
+    return {
+        "name": "pipeline",
+        "work": f"{origin} -> {size}x{size} Lab crops, batch {batch_size}",
+        "kcolor": f"{ours:.0f} images/s",
+        "baseline": f"{baseline:.0f} images/s (PIL + skimage loop)",
+        "speedup": ours / baseline,
+        "kcolor_images_per_second": ours,
+        "baseline_images_per_second": baseline,
+    }
+
+
+BENCHMARKS = {"color": bench_color, "pipeline": bench_pipeline}
+
+
+def _print_table(rows) -> None:
+    headers = ("benchmark", "work", "kcolor", "baseline", "speedup")
+    cells = [headers] + [
+        (r["name"], r["work"], r["kcolor"], r["baseline"], f"{r['speedup']:.1f}x") for r in rows
+    ]
+    widths = [max(len(str(row[i])) for row in cells) for i in range(len(headers))]
+    for index, row in enumerate(cells):
+        print(" | ".join(str(value).ljust(width) for value, width in zip(row, widths)))
+        if index == 0:
+            print("-+-".join("-" * width for width in widths))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--json", help="write the results to this JSON file")
+    parser.add_argument(
+        "--data",
+        default=str(DEFAULT_DATA) if DEFAULT_DATA.is_dir() else None,
+        help="photo folder for the pipeline benchmark (default: ../shared/data/imagenette "
+        "when present, otherwise synthetic JPEGs)",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check it runs")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    rows = [BENCHMARKS[name](args) for name in (args.names or BENCHMARKS)]
+    _print_table(rows)
+    if args.json:
+        report = {
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "tensorflow": tf.__version__,
+            },
+            "quick": args.quick,
+            "results": rows,
+        }
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+import json
+
+from benchmarks import run
+
+
+def test_benchmarks_run_and_write_json(tmp_path, capsys):
+    report_path = tmp_path / "bench.json"
+    assert run.main(["--quick", "--data", str(tmp_path / "absent"), "--json", str(report_path)]) == 0
+    table = capsys.readouterr().out
+    assert "color" in table and "pipeline" in table and "speedup" in table
+    report = json.loads(report_path.read_text())
+    names = [row["name"] for row in report["results"]]
+    assert names == ["color", "pipeline"]
+    for row in report["results"]:
+        assert row["speedup"] > 0
+    assert report["results"][1]["work"].startswith("64 synthetic")
