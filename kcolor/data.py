@@ -62,67 +62,93 @@ def _image_size(image_size) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def mean_chroma(rgb):
-    """Mean Lab chroma of an RGB image, measured on a small thumbnail.
+def mean_chroma(lab):
+    """Mean chroma sqrt(a^2 + b^2) of a Lab image, in Lab units.
 
     Args:
-        rgb: float32 (H, W, 3), R, G, B in [0, 1].
+        lab: float32 (..., H, W, 3), channel order L, a, b.
 
     Returns:
-        float32 scalar, mean sqrt(a^2 + b^2) in Lab units: 0 for gray images, a few units
-        for muted photos, 10-30 for typical colour photos.
+        float32, one value per image: 0 for gray images, about 1 for the most muted colour
+        photos in ImageNet, 10-30 for typical colour photos.
     """
-    thumbnail = tf.image.resize(rgb, [_CHROMA_THUMBNAIL, _CHROMA_THUMBNAIL], antialias=False)
-    lch = color.lab_to_lch(color.rgb_to_lab(thumbnail))
-    return tf.reduce_mean(lch[..., 1])
+    ab = lab[..., 1:]
+    return tf.reduce_mean(tf.sqrt(tf.reduce_sum(ab * ab, axis=-1)), axis=[-2, -1])
 
 
-def _random_resized_crop(rgb, seed, settings: _Settings):
-    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
-        tf.shape(rgb),
-        bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
-        seed=seed,
-        min_object_covered=0.0,
-        aspect_ratio_range=settings.crop_aspect,
-        area_range=settings.crop_area,
-        max_attempts=10,
-        use_image_if_no_bounding_boxes=True,
+def _resize(rgb, size):
+    """Resize to ``size``: area averaging when shrinking (no aliasing, and cheaper than
+    antialiased bilinear), bilinear when enlarging (area would give blocks)."""
+    shape = tf.shape(rgb)[:2]
+    shrinking = tf.reduce_all(shape >= size)
+    resized = tf.cond(
+        shrinking,
+        lambda: tf.image.resize(rgb, size, method="area"),
+        lambda: tf.image.resize(rgb, size, method="bilinear"),
     )
-    crop = tf.slice(rgb, begin, size)
-    return tf.image.resize(crop, settings.image_size, antialias=True)
+    resized.set_shape([None, None, 3])
+    return resized
 
 
-def _resize_and_centre_crop(rgb, settings: _Settings):
-    height, width = settings.image_size
-    shape = tf.cast(tf.shape(rgb)[:2], tf.float32)
-    # Scale so the image covers the target on both axes, then cut the centre.
-    scale = tf.maximum(height / shape[0], width / shape[1])
-    resized_shape = tf.cast(tf.math.ceil(shape * scale), tf.int32)
-    resized_shape = tf.maximum(resized_shape, [height, width])
-    resized = tf.image.resize(rgb, resized_shape, antialias=True)
-    offset = (resized_shape - [height, width]) // 2
-    return tf.slice(resized, [offset[0], offset[1], 0], [height, width, 3])
+def _random_window(seed, settings: _Settings):
+    """A window chooser for a random resized crop (``crop_area``, ``crop_aspect``)."""
+
+    def choose(shape):
+        begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+            tf.concat([shape, [3]], axis=0),
+            bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
+            seed=seed,
+            min_object_covered=0.0,
+            aspect_ratio_range=settings.crop_aspect,
+            area_range=settings.crop_area,
+            max_attempts=10,
+            use_image_if_no_bounding_boxes=True,
+        )
+        return begin[:2], size[:2]
+
+    return choose
 
 
-def _to_model_lab(rgb, seed, settings: _Settings):
+def _centre_window(settings: _Settings):
+    """A window chooser for the largest centred window of the target's aspect ratio."""
+
+    def choose(shape):
+        target = tf.constant(settings.image_size, tf.float64)
+        scale = tf.reduce_min(tf.cast(shape, tf.float64) / target)
+        size = tf.clip_by_value(tf.cast(tf.round(target * scale), tf.int32), 1, shape)
+        return (shape - size) // 2, size
+
+    return choose
+
+
+def _example(encoded, seed, settings: _Settings):
+    """Encoded bytes -> ``(L_norm, ab_norm, mean chroma)`` of one training example."""
     if settings.training:
         crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-        rgb = _random_resized_crop(rgb, crop_seed, settings)
-        rgb = tf.image.stateless_random_flip_left_right(rgb, flip_seed)
+        window = decoding.decode_image_window(encoded, _random_window(crop_seed, settings))
+        rgb = tf.image.stateless_random_flip_left_right(
+            _resize(window, settings.image_size), flip_seed
+        )
     else:
-        rgb = _resize_and_centre_crop(rgb, settings)
-    rgb = tf.clip_by_value(rgb, 0.0, 1.0)
-    l_norm, ab_norm = color.rgb_to_model_lab(rgb)
-    height, width = settings.image_size
-    return tf.ensure_shape(l_norm, [height, width, 1]), tf.ensure_shape(ab_norm, [height, width, 2])
+        window = decoding.decode_image_window(encoded, _centre_window(settings))
+        rgb = _resize(window, settings.image_size)
+    lab = color.rgb_to_lab(tf.clip_by_value(rgb, 0.0, 1.0))
+    lab = tf.ensure_shape(lab, [*settings.image_size, 3])
+    return color.normalize_l(lab[..., :1]), color.normalize_ab(lab[..., 1:]), mean_chroma(lab)
 
 
-def _keep_decoded(name, problem, settings: _Settings):
-    ok = tf.equal(problem, "")
+def _keep(name, problem, chroma, settings: _Settings):
+    """Filter predicate: warn about unreadable files, count, keep coloured examples."""
+    readable = tf.equal(problem, "")
+    coloured = chroma >= settings.min_chroma
     updates = []
     if settings.stats is not None:
-        updates.append(settings.stats.decoded.assign_add(tf.cast(ok, tf.int64)))
-        updates.append(settings.stats.unreadable.assign_add(1 - tf.cast(ok, tf.int64)))
+        counts = [
+            (settings.stats.decoded, readable),
+            (settings.stats.unreadable, tf.logical_not(readable)),
+            (settings.stats.grayscale, readable & tf.logical_not(coloured)),
+        ]
+        updates = [counter.assign_add(tf.cast(flag, tf.int64)) for counter, flag in counts]
 
     def warn():
         message = tf.strings.join(["WARNING kcolor: skipped ", name, ": ", problem])
@@ -130,23 +156,14 @@ def _keep_decoded(name, problem, settings: _Settings):
         return tf.constant(False)
 
     with tf.control_dependencies(updates):
-        return tf.cond(ok, lambda: tf.constant(True), warn)
+        return tf.cond(readable, lambda: coloured, warn)
 
 
-def _keep_coloured(chroma, settings: _Settings):
-    coloured = chroma >= settings.min_chroma
-    if settings.stats is None:
-        return coloured
-    update = settings.stats.grayscale.assign_add(1 - tf.cast(coloured, tf.int64))
-    with tf.control_dependencies([update]):
-        return tf.identity(coloured)
+def _named_payloads(resolved, training: bool, seed, shuffle_buffer: int):
+    """Datasets of ``(name, payload)`` with the function that turns a payload into bytes.
 
-
-def _encoded_elements(resolved, training: bool, seed, shuffle_buffer: int):
-    """A dataset of ``(name, loader_input)`` pairs and the matching ``load_encoded``.
-
-    Image files and TFRecord records are both turned into ``(name, encoded)`` where,
-    for files, reading happens inside the decode guard so unreadable files are caught.
+    For files the payload is the path, read inside the decode guard so that unreadable
+    files are caught; for TFRecord records it is the encoded bytes themselves.
     """
     image_paths = [path for source in resolved for path in source.images]
     shard_paths = [path for source in resolved for path in source.shards]
@@ -155,13 +172,7 @@ def _encoded_elements(resolved, training: bool, seed, shuffle_buffer: int):
         files = tf.data.Dataset.from_tensor_slices(image_paths)
         if training:
             files = files.shuffle(len(image_paths), seed=seed, reshuffle_each_iteration=True)
-        parts.append(
-            files.interleave(
-                lambda path: decoding.decode_or_explain(path, tf.io.read_file),
-                cycle_length=AUTOTUNE,
-                num_parallel_calls=AUTOTUNE,
-            )
-        )
+        parts.append((files.map(lambda path: (path, path)), tf.io.read_file))
     if shard_paths:
         shards = tf.data.Dataset.from_tensor_slices(shard_paths)
         if training:
@@ -173,32 +184,39 @@ def _encoded_elements(resolved, training: bool, seed, shuffle_buffer: int):
         ).map(tfrecords.parse_record, num_parallel_calls=AUTOTUNE)
         if training:
             records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        parts.append(
-            records.interleave(
-                lambda name, encoded: decoding.decode_or_explain(name, lambda _: encoded),
+        parts.append((records, tf.identity))
+    return parts
+
+
+def _examples(resolved, settings: _Settings, seed, shuffle_buffer: int):
+    """Unbatched ``(L_norm, ab_norm, chroma)`` examples of usable images.
+
+    All per-image work (read, decode, crop, flip, Lab) runs in one guarded, parallel
+    stage; one filter then drops unreadable files (with a warning) and grayscale photos.
+    """
+    streams = []
+    for payloads, load_encoded in _named_payloads(resolved, settings.training, seed, shuffle_buffer):
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        streams.append(
+            tf.data.Dataset.zip(payloads, seeds).interleave(
+                lambda named, element_seed, load=load_encoded: decoding.decode_or_explain(
+                    named[0],
+                    named[1],
+                    load,
+                    lambda encoded: _example(encoded, element_seed, settings),
+                ),
                 cycle_length=AUTOTUNE,
                 num_parallel_calls=AUTOTUNE,
             )
         )
-    if len(parts) == 1:
-        return parts[0]
-    if training:
-        return tf.data.Dataset.sample_from_datasets(parts, seed=seed, stop_on_empty_dataset=False)
-    return parts[0].concatenate(parts[1])
-
-
-def _examples(resolved, settings: _Settings, seed, shuffle_buffer: int):
-    """Unbatched ``(L_norm, ab_norm)`` examples from resolved sources."""
-    decoded = _encoded_elements(resolved, settings.training, seed, shuffle_buffer)
-    decoded = decoded.filter(lambda name, rgb, problem: _keep_decoded(name, problem, settings))
-    coloured = decoded.map(
-        lambda name, rgb, problem: (rgb, mean_chroma(rgb)), num_parallel_calls=AUTOTUNE
-    ).filter(lambda rgb, chroma: _keep_coloured(chroma, settings))
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    return tf.data.Dataset.zip(coloured, seeds).map(
-        lambda pair, element_seed: _to_model_lab(pair[0], element_seed, settings),
-        num_parallel_calls=AUTOTUNE,
-    )
+    if len(streams) == 1:
+        guarded = streams[0]
+    elif settings.training:
+        guarded = tf.data.Dataset.sample_from_datasets(streams, seed=seed)
+    else:
+        guarded = streams[0].concatenate(streams[1])
+    kept = guarded.filter(lambda name, outputs, problem: _keep(name, problem, outputs[2], settings))
+    return kept.map(lambda name, outputs, problem: outputs)
 
 
 def _check_usable(resolved, settings: _Settings) -> None:
@@ -248,12 +266,14 @@ def lab_dataset(
         batch_size: images per batch.
         training: ``True``: shuffle, random resized crop (``crop_area`` of the image,
             aspect in ``crop_aspect``) and random horizontal flip. ``False``: keep the
-            order, resize so the image covers ``image_size`` and cut the centre.
+            order, cut the largest centred window of the target's aspect ratio and resize
+            it to ``image_size``.
         seed: makes shuffling and augmentation repeatable (``None``: different each run).
             Epochs differ from one another either way.
-        min_chroma: images whose mean Lab chroma is below this are grayscale photos with
-            no colour to learn and are skipped (gray photos measure below 0.1, the most
-            muted colour photos in ImageNet about 1; see ``mean_chroma``). Sepia-toned
+        min_chroma: examples whose mean Lab chroma is below this have no colour to learn
+            (grayscale photos) and are skipped. Measured on the example itself (the crop),
+            so it costs no extra conversion; gray photos measure below 0.1, the most muted
+            colour photos in ImageNet about 1 (see :func:`mean_chroma`). Sepia-toned
             photos are kept.
         crop_area: range of the crop's area as a fraction of the image (training only).
         crop_aspect: range of the crop's aspect ratio, width / height (training only).
@@ -288,7 +308,9 @@ def lab_dataset(
     examples = _examples(resolved, settings, seed, shuffle_buffer)
     if drop_remainder is None:
         drop_remainder = training
-    batches = examples.batch(batch_size, drop_remainder=drop_remainder)
+    batches = examples.batch(batch_size, drop_remainder=drop_remainder).map(
+        lambda l_norm, ab_norm, chroma: (l_norm, ab_norm)
+    )
     options = tf.data.Options()
     # Without a seed nobody can expect a repeatable order, so let fast elements overtake.
     options.deterministic = seed is not None or not training

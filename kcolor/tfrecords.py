@@ -39,9 +39,9 @@ def _example(name: str, encoded: bytes) -> bytes:
 def _decodable(paths, progress: bool) -> list[str]:
     """The paths that decode, checked in parallel by TensorFlow; the others are reported."""
     checked = tf.data.Dataset.from_tensor_slices(list(paths)).interleave(
-        lambda path: decoding.decode_or_explain(path, tf.io.read_file).map(
-            lambda name, _rgb, problem: (name, problem)
-        ),
+        lambda path: decoding.decode_or_explain(
+            path, path, tf.io.read_file, decoding.decode_image_bytes
+        ).map(lambda name, _rgb, problem: (name, problem)),
         cycle_length=tf.data.AUTOTUNE,
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,

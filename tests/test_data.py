@@ -76,7 +76,7 @@ def test_evaluation_resizes_to_cover_and_cuts_the_centre(tmp_path):
     stripes[:, 60:] = [0, 0, 255]
     (tmp_path / "stripes.png").write_bytes(encode(stripes, "PNG"))
     l_norm, ab_norm = collect(data.lab_dataset(tmp_path, 10, 1, training=False))
-    # Resized to 10x30 then cut to columns 10..19: all green, a strongly negative.
+    # The centred 30x30 window is columns 30..59, all green: a strongly negative.
     assert l_norm.shape == (1, 10, 10, 1)
     green_a = color.rgb_to_lab(np.array([0.0, 1.0, 0.0], np.float32)).numpy()[1] / 110
     np.testing.assert_allclose(ab_norm[0, :, 2:8, 0], green_a, atol=0.02)
@@ -168,5 +168,5 @@ def test_rejects_bad_arguments(mixed_folder):
 def test_mean_chroma_separates_gray_from_colour():
     photo = colour_photo(32, 32, seed=3).astype(np.float32) / 255
     gray = np.repeat(photo.mean(axis=-1, keepdims=True), 3, axis=-1)
-    assert float(data.mean_chroma(gray)) < 0.1
-    assert float(data.mean_chroma(photo)) > 10
+    assert float(data.mean_chroma(color.rgb_to_lab(gray))) < 0.1
+    assert float(data.mean_chroma(color.rgb_to_lab(photo))) > 10
