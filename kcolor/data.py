@@ -14,9 +14,9 @@ import tensorflow as tf
 from kcolor import color, decoding, sources, tfrecords
 
 AUTOTUNE = tf.data.AUTOTUNE
-# Side of the thumbnail the grayscale check measures: enough pixels for a stable mean
-# chroma, few enough to cost nothing next to decoding.
-_CHROMA_THUMBNAIL = 64
+# Images pass the decode guard in groups of this many: one guard per image would cost
+# about as much as decoding it (see kcolor.decoding.try_process_group).
+_GUARD_GROUP = 16
 
 
 class PipelineStats:
@@ -121,8 +121,8 @@ def _centre_window(settings: _Settings):
     return choose
 
 
-def _example(encoded, seed, settings: _Settings):
-    """Encoded bytes -> ``(L_norm, ab_norm, mean chroma)`` of one training example."""
+def _crop(encoded, seed, settings: _Settings):
+    """Encoded bytes -> the example's RGB crop, float32 (height, width, 3) in [0, 1]."""
     if settings.training:
         crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         window = decoding.decode_image_window(encoded, _random_window(crop_seed, settings))
@@ -132,91 +132,126 @@ def _example(encoded, seed, settings: _Settings):
     else:
         window = decoding.decode_image_window(encoded, _centre_window(settings))
         rgb = _resize(window, settings.image_size)
-    lab = color.rgb_to_lab(tf.clip_by_value(rgb, 0.0, 1.0))
-    lab = tf.ensure_shape(lab, [*settings.image_size, 3])
-    return color.normalize_l(lab[..., :1]), color.normalize_ab(lab[..., 1:]), mean_chroma(lab)
+    return tf.ensure_shape(tf.clip_by_value(rgb, 0.0, 1.0), [*settings.image_size, 3])
 
 
-def _keep(name, problem, chroma, settings: _Settings):
-    """Filter predicate: warn about unreadable files, count, keep coloured examples."""
-    readable = tf.equal(problem, "")
+def _usable(names, encoded, succeeded, chroma, settings: _Settings):
+    """Which images of a group to keep; warns about undecodable files and counts.
+
+    Args:
+        names, encoded: string tensors (k,).
+        succeeded: bool (k,), whether each image decoded.
+        chroma: float32 (k,), each example's mean chroma.
+
+    Returns:
+        bool (k,): decoded and coloured.
+    """
     coloured = chroma >= settings.min_chroma
+    failed = tf.logical_not(succeeded)
     updates = []
     if settings.stats is not None:
         counts = [
-            (settings.stats.decoded, readable),
-            (settings.stats.unreadable, tf.logical_not(readable)),
-            (settings.stats.grayscale, readable & tf.logical_not(coloured)),
+            (settings.stats.decoded, succeeded),
+            (settings.stats.unreadable, failed),
+            (settings.stats.grayscale, succeeded & tf.logical_not(coloured)),
         ]
-        updates = [counter.assign_add(tf.cast(flag, tf.int64)) for counter, flag in counts]
+        updates = [
+            counter.assign_add(tf.reduce_sum(tf.cast(flags, tf.int64))) for counter, flags in counts
+        ]
 
     def warn():
-        message = tf.strings.join(["WARNING kcolor: skipped ", name, ": ", problem])
-        tf.print(message, output_stream=sys.stderr)
-        return tf.constant(False)
+        problems = decoding.explain_undecodable(tf.boolean_mask(encoded, failed))
+        lines = tf.strings.join(
+            ["WARNING kcolor: skipped ", tf.boolean_mask(names, failed), ": ", problems]
+        )
+        tf.print(tf.strings.reduce_join(lines, separator="\n"), output_stream=sys.stderr)
+        return tf.constant(True)
 
-    with tf.control_dependencies(updates):
-        return tf.cond(readable, lambda: coloured, warn)
+    warned = tf.cond(tf.reduce_any(failed), warn, lambda: tf.constant(False))
+    with tf.control_dependencies([*updates, warned]):
+        return tf.identity(succeeded & coloured)
 
 
-def _named_payloads(resolved, training: bool, seed, shuffle_buffer: int):
-    """Datasets of ``(name, payload)`` with the function that turns a payload into bytes.
+def _readable_image_paths(resolved, settings: _Settings) -> list[str]:
+    paths, unreadable = sources.split_readable(
+        [path for source in resolved for path in source.images]
+    )
+    for path in unreadable:
+        print(
+            f"WARNING kcolor: skipped {path}: cannot be read (permission denied)", file=sys.stderr
+        )
+    if unreadable and settings.stats is not None:
+        settings.stats.unreadable.assign_add(len(unreadable))
+    return paths
 
-    For files the payload is the path, read inside the decode guard so that unreadable
-    files are caught; for TFRecord records it is the encoded bytes themselves.
-    """
-    image_paths = [path for source in resolved for path in source.images]
+
+def _named_images(resolved, settings: _Settings, seed, shuffle_buffer: int):
+    """Datasets of ``(name, encoded bytes)``: one for image files, one for TFRecords."""
+    image_paths = _readable_image_paths(resolved, settings)
     shard_paths = [path for source in resolved for path in source.shards]
     parts = []
     if image_paths:
         files = tf.data.Dataset.from_tensor_slices(image_paths)
-        if training:
+        if settings.training:
             files = files.shuffle(len(image_paths), seed=seed, reshuffle_each_iteration=True)
-        parts.append((files.map(lambda path: (path, path)), tf.io.read_file))
+        # A file that vanishes after the listing fails here; TensorFlow's log of the
+        # skipped error names the path.
+        parts.append(
+            files.map(
+                lambda path: (path, tf.io.read_file(path)), num_parallel_calls=AUTOTUNE
+            ).ignore_errors(log_warning=True)
+        )
     if shard_paths:
         shards = tf.data.Dataset.from_tensor_slices(shard_paths)
-        if training:
+        if settings.training:
             shards = shards.shuffle(len(shard_paths), seed=seed, reshuffle_each_iteration=True)
         records = shards.interleave(
             tf.data.TFRecordDataset,
             cycle_length=min(len(shard_paths), 16),
             num_parallel_calls=AUTOTUNE,
         ).map(tfrecords.parse_record, num_parallel_calls=AUTOTUNE)
-        if training:
+        if settings.training:
             records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        parts.append((records, tf.identity))
+        parts.append(records)
     return parts
 
 
 def _examples(resolved, settings: _Settings, seed, shuffle_buffer: int):
-    """Unbatched ``(L_norm, ab_norm, chroma)`` examples of usable images.
+    """Unbatched ``(L_norm, ab_norm)`` examples of usable images.
 
-    All per-image work (read, decode, crop, flip, Lab) runs in one guarded, parallel
-    stage; one filter then drops unreadable files (with a warning) and grayscale photos.
+    All per-image work (decode, crop, flip, Lab) runs in one guarded, parallel stage on
+    small groups of images; a vectorised step then drops undecodable files (with a
+    warning naming each) and grayscale photos.
     """
-    streams = []
-    for payloads, load_encoded in _named_payloads(resolved, settings.training, seed, shuffle_buffer):
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        streams.append(
-            tf.data.Dataset.zip(payloads, seeds).interleave(
-                lambda named, element_seed, load=load_encoded: decoding.decode_or_explain(
-                    named[0],
-                    named[1],
-                    load,
-                    lambda encoded: _example(encoded, element_seed, settings),
-                ),
-                cycle_length=AUTOTUNE,
-                num_parallel_calls=AUTOTUNE,
-            )
-        )
-    if len(streams) == 1:
-        guarded = streams[0]
+    named = _named_images(resolved, settings, seed, shuffle_buffer)
+    if len(named) == 1:
+        images = named[0]
     elif settings.training:
-        guarded = tf.data.Dataset.sample_from_datasets(streams, seed=seed)
+        images = tf.data.Dataset.sample_from_datasets(named, seed=seed)
     else:
-        guarded = streams[0].concatenate(streams[1])
-    kept = guarded.filter(lambda name, outputs, problem: _keep(name, problem, outputs[2], settings))
-    return kept.map(lambda name, outputs, problem: outputs)
+        images = named[0].concatenate(named[1])
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    groups = tf.data.Dataset.zip(images, seeds).batch(_GUARD_GROUP)
+    guarded = groups.interleave(
+        lambda image, group_seeds: decoding.try_process_group(
+            image[0],
+            image[1],
+            group_seeds,
+            lambda encoded, element_seed: _crop(encoded, element_seed, settings),
+            tf.TensorSpec([*settings.image_size, 3], tf.float32),
+        ),
+        cycle_length=AUTOTUNE,
+        num_parallel_calls=AUTOTUNE,
+    )
+
+    def usable_lab(names, encoded, rgb, succeeded):
+        # One conversion for the whole group: far fewer op launches than one per image.
+        lab = color.rgb_to_lab(rgb)
+        usable = _usable(names, encoded, succeeded, mean_chroma(lab), settings)
+        lab = tf.boolean_mask(lab, usable)
+        return color.normalize_l(lab[..., :1]), color.normalize_ab(lab[..., 1:])
+
+    return guarded.map(usable_lab, num_parallel_calls=AUTOTUNE).unbatch()
 
 
 def _check_usable(resolved, settings: _Settings) -> None:
@@ -308,9 +343,7 @@ def lab_dataset(
     examples = _examples(resolved, settings, seed, shuffle_buffer)
     if drop_remainder is None:
         drop_remainder = training
-    batches = examples.batch(batch_size, drop_remainder=drop_remainder).map(
-        lambda l_norm, ab_norm, chroma: (l_norm, ab_norm)
-    )
+    batches = examples.batch(batch_size, drop_remainder=drop_remainder)
     options = tf.data.Options()
     # Without a seed nobody can expect a repeatable order, so let fast elements overtake.
     options.deterministic = seed is not None or not training

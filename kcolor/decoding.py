@@ -2,7 +2,7 @@
 
 TensorFlow's decoders raise on bad data, and a raised error ends a ``tf.data`` epoch.
 ``Dataset.ignore_errors`` keeps the epoch alive but its log does not say which file
-failed. :func:`decode_or_explain` therefore decodes each element inside its own
+failed. :func:`try_process` therefore decodes each element inside its own
 one-element dataset, so a failure is caught per file and the file's name stays at hand
 for the warning; no maintained library offers this for ``tf.data``.
 """
@@ -42,13 +42,16 @@ def _decode_whole(encoded):
     # ones scale exactly); decode_image reads WebP only as uint8, so the rest use that.
     image = tf.cond(
         _is(encoded, _PNG_SIGNATURE),
-        lambda: tf.cast(tf.io.decode_png(encoded, channels=0, dtype=tf.uint16), tf.float32)
-        / 65535.0,
-        lambda: tf.cast(
-            tf.io.decode_image(encoded, channels=0, dtype=tf.uint8, expand_animations=False),
-            tf.float32,
-        )
-        / 255.0,
+        lambda: (
+            tf.cast(tf.io.decode_png(encoded, channels=0, dtype=tf.uint16), tf.float32) / 65535.0
+        ),
+        lambda: (
+            tf.cast(
+                tf.io.decode_image(encoded, channels=0, dtype=tf.uint8, expand_animations=False),
+                tf.float32,
+            )
+            / 255.0
+        ),
     )
     return _to_rgb(image)
 
@@ -116,37 +119,72 @@ def _placeholder(spec):
     return tf.zeros(shape, spec.dtype)
 
 
-def decode_or_explain(name, payload, load_encoded, process):
-    """Run ``process(load_encoded(payload))`` without letting a failure escape.
+def try_process(name, encoded, process):
+    """Run ``process(encoded)`` without letting a failure escape the ``tf.data`` epoch.
 
-    Meant for ``Dataset.interleave``, which runs many of these in parallel.
+    Meant for ``Dataset.interleave``, which runs many of these one-element datasets in
+    parallel; a failure is caught for this element alone and its name stays at hand.
 
     Args:
         name: scalar string tensor naming the image in messages.
-        payload: what ``load_encoded`` reads, e.g. a path, or the bytes themselves.
-        load_encoded: function of ``payload`` returning the encoded bytes (for example
-            ``tf.io.read_file``); it runs inside the guard, so unreadable files are caught.
+        encoded: scalar string tensor, the image file's bytes.
         process: function of the encoded bytes returning a structure of tensors (for
             example decoding, cropping and colour conversion).
 
     Returns:
-        A one-element dataset of ``(name, outputs, problem)``: ``problem`` is an empty
-        string when everything worked; otherwise it says what went wrong and ``outputs``
-        are zeros of the same structure (unknown sizes set to 1).
+        A one-element dataset of ``(name, encoded, outputs, succeeded)``. When processing
+        failed, ``succeeded`` is false and ``outputs`` are zeros of the same structure
+        (unknown sizes set to 1); :func:`explain_undecodable` says why.
     """
     # A 1-tuple, so the structure of process's outputs survives map's argument unpacking.
-    processed = (
-        tf.data.Dataset.from_tensors(payload)
-        .map(lambda p: (process(load_encoded(p)),))
+    attempt = tf.data.Dataset.from_tensors(encoded).map(lambda e: (process(e),)).ignore_errors()
+    fallback = tf.nest.map_structure(_placeholder, attempt.element_spec[0])
+    succeeded = attempt.map(lambda outputs: (name, encoded, outputs, tf.constant(True)))
+    failed = tf.data.Dataset.from_tensors((name, encoded, fallback, tf.constant(False)))
+    # concatenate() starts the second dataset only if the first yields nothing.
+    return succeeded.concatenate(failed).take(1)
+
+
+def try_process_group(names, encoded, extras, process, output_signature):
+    """:func:`try_process` for a group of images, with the guard's cost paid once.
+
+    The whole group is processed in one guarded attempt; only if something in it fails
+    is each image retried under its own guard. A broken file costs its group a second
+    pass; every other group pays one guard instead of one per image.
+
+    Args:
+        names: string tensor (k,), names for messages.
+        encoded: string tensor (k,), the files' bytes.
+        extras: a structure of tensors with leading dimension k passed on to ``process``
+            (for example per-image random seeds).
+        process: function ``(encoded, extra) -> outputs`` for one image.
+        output_signature: structure of ``tf.TensorSpec`` of ``process``'s outputs; the
+            shapes must be fully known.
+
+    Returns:
+        A one-element dataset of ``(names, encoded, outputs, succeeded)``, all with
+        leading dimension k in the group's order: ``succeeded`` (k,) bool says which
+        images worked; the outputs of the others are zeros.
+    """
+    attempt = (
+        tf.data.Dataset.from_tensors((encoded, extras))
+        # A 1-tuple, so the structure of the outputs survives map's argument unpacking.
+        .map(
+            lambda data, extra: (
+                tf.map_fn(
+                    lambda element: process(*element),
+                    (data, extra),
+                    fn_output_signature=output_signature,
+                ),
+            )
+        )
         .ignore_errors()
+        .map(lambda outputs: (names, encoded, outputs, tf.fill(tf.shape(names), True)))
     )
-    fallback = tf.nest.map_structure(_placeholder, processed.element_spec[0])
-    succeeded = processed.map(lambda outputs: (name, outputs, tf.constant("")))
-    # Reached only when processing failed: concatenate() starts the next dataset lazily.
-    explained = (
-        tf.data.Dataset.from_tensors(payload)
-        .map(lambda p: (name, fallback, explain_undecodable(load_encoded(p))))
-        .ignore_errors()
+    # Reached only when the attempt failed: concatenate() starts it lazily.
+    one_by_one = (
+        tf.data.Dataset.from_tensor_slices((names, encoded, extras))
+        .flat_map(lambda name, data, extra: try_process(name, data, lambda e: process(e, extra)))
+        .batch(tf.cast(tf.shape(names)[0], tf.int64))
     )
-    unreadable = tf.data.Dataset.from_tensors((name, fallback, tf.constant("cannot be read")))
-    return succeeded.concatenate(explained).concatenate(unreadable).take(1)
+    return attempt.concatenate(one_by_one).take(1)

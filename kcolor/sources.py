@@ -101,3 +101,15 @@ def resolve_sources(sources) -> list[ResolvedSource]:
     if not sources:
         raise ValueError("No image source given. Received: sources=[]")
     return [resolve_source(source) for source in sources]
+
+
+def split_readable(paths) -> tuple[list[str], list[str]]:
+    """Split paths into those this process may read and those it may not (permissions).
+
+    Checked once when a pipeline is built, because a read error inside ``tf.data`` would
+    end the epoch; a file that vanishes later is skipped by the pipeline's backstop.
+    """
+    readable, unreadable = [], []
+    for path in paths:
+        (readable if os.access(path, os.R_OK) else unreadable).append(path)
+    return readable, unreadable

@@ -38,17 +38,34 @@ def _example(name: str, encoded: bytes) -> bytes:
 
 def _decodable(paths, progress: bool) -> list[str]:
     """The paths that decode, checked in parallel by TensorFlow; the others are reported."""
-    checked = tf.data.Dataset.from_tensor_slices(list(paths)).interleave(
-        lambda path: decoding.decode_or_explain(
-            path, path, tf.io.read_file, decoding.decode_image_bytes
-        ).map(lambda name, _rgb, problem: (name, problem)),
-        cycle_length=tf.data.AUTOTUNE,
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
+    paths, unreadable = sources.split_readable(paths)
+    for path in unreadable:
+        print(
+            f"WARNING kcolor: skipped {path}: cannot be read (permission denied)", file=sys.stderr
+        )
+    checked = (
+        tf.data.Dataset.from_tensor_slices(list(paths))
+        .interleave(
+            lambda path: decoding.try_process(
+                path, tf.io.read_file(path), decoding.decode_image_bytes
+            ),
+            cycle_length=tf.data.AUTOTUNE,
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        .map(
+            lambda name, encoded, _rgb, succeeded: (
+                name,
+                tf.where(succeeded, "", decoding.explain_undecodable(encoded)),
+            )
+        )
     )
     good = []
     for name, problem in tqdm(
-        checked.as_numpy_iterator(), total=len(paths), unit="img", desc="checking",
+        checked.as_numpy_iterator(),
+        total=len(paths),
+        unit="img",
+        desc="checking",
         disable=not progress,
     ):
         if problem:
@@ -99,7 +116,10 @@ def write_tfrecords(
     if not good:
         raise ValueError(f"None of the {len(paths)} image files could be decoded.")
     if len(good) < len(paths):
-        print(f"WARNING kcolor: {len(paths) - len(good)} unreadable file(s) left out.", file=sys.stderr)
+        print(
+            f"WARNING kcolor: {len(paths) - len(good)} unreadable file(s) left out.",
+            file=sys.stderr,
+        )
 
     num_shards = math.ceil(len(good) / images_per_shard)
     os.makedirs(output_dir, exist_ok=True)
@@ -115,7 +135,9 @@ def write_tfrecords(
         )
     with tqdm(total=len(good), unit="img", desc="writing", disable=not progress) as bar:
         for index, shard_path in enumerate(shard_paths):
-            _write_shard(shard_path, good[index * images_per_shard : (index + 1) * images_per_shard])
+            _write_shard(
+                shard_path, good[index * images_per_shard : (index + 1) * images_per_shard]
+            )
             bar.update(min(images_per_shard, len(good) - index * images_per_shard))
     return shard_paths
 

@@ -5,12 +5,14 @@ from benchmarks import run
 
 def test_benchmarks_run_and_write_json(tmp_path, capsys):
     report_path = tmp_path / "bench.json"
-    assert run.main(["--quick", "--data", str(tmp_path / "absent"), "--json", str(report_path)]) == 0
+    assert (
+        run.main(["--quick", "--data", str(tmp_path / "absent"), "--json", str(report_path)]) == 0
+    )
     table = capsys.readouterr().out
-    assert "color" in table and "pipeline" in table and "speedup" in table
+    assert "color-xla" in table and "pipeline" in table and "speedup" in table
     report = json.loads(report_path.read_text())
     names = [row["name"] for row in report["results"]]
-    assert names == ["color", "pipeline"]
+    assert names == ["color", "color-xla", "pipeline"]
     for row in report["results"]:
         assert row["speedup"] > 0
-    assert report["results"][1]["work"].startswith("64 synthetic")
+    assert report["results"][2]["work"].startswith("64 synthetic")

@@ -7,7 +7,9 @@ from kcolor import color, data, decoding
 
 
 def collect(dataset):
-    ls, abs_ = zip(*[(l_batch.numpy(), ab_batch.numpy()) for l_batch, ab_batch in dataset])
+    ls, abs_ = zip(
+        *[(l_batch.numpy(), ab_batch.numpy()) for l_batch, ab_batch in dataset], strict=False
+    )
     return np.concatenate(ls), np.concatenate(abs_)
 
 

@@ -33,7 +33,8 @@ def test_shards_hold_the_readable_images_and_stream_like_the_folder(mixed_folder
     assert from_shards.shape == from_folder.shape == (8, 8, 8, 1)
     # Same images, possibly another order: compare the sorted per-image means.
     np.testing.assert_allclose(
-        np.sort(from_shards.mean(axis=(1, 2, 3))), np.sort(from_folder.mean(axis=(1, 2, 3))),
+        np.sort(from_shards.mean(axis=(1, 2, 3))),
+        np.sort(from_folder.mean(axis=(1, 2, 3))),
         atol=1e-6,
     )
     training = data.lab_dataset(tmp_path / "shards", 8, 2, training=True, seed=0)
@@ -42,7 +43,7 @@ def test_shards_hold_the_readable_images_and_stream_like_the_folder(mixed_folder
 
 def test_records_keep_the_original_bytes_and_name(mixed_folder, tmp_path):
     folder, _ = mixed_folder
-    shard, = tfrecords.write_tfrecords(folder / "a.jpg", tmp_path, progress=False)
+    (shard,) = tfrecords.write_tfrecords(folder / "a.jpg", tmp_path, progress=False)
     name, encoded = tfrecords.parse_record(next(iter(tf.data.TFRecordDataset(shard))))
     assert name.numpy().decode() == str(folder / "a.jpg")
     assert encoded.numpy() == (folder / "a.jpg").read_bytes()
