@@ -106,6 +106,14 @@ def _lab_f_inverse(f):
     return _select(f > _LAB_F_LIMIT, f * f * f, (f - _LAB_OFFSET) / _LAB_KAPPA_SLOPE)
 
 
+def _rgb_to_scaled_lab(rgb, scale, offset):
+    """``Lab * scale + offset`` per channel, with the scaling folded into the last matmul."""
+    linear = _srgb_to_linear(_as_float_image(rgb))
+    relative_xyz = _times_matrix(linear, _WHITE_XYZ_FROM_LINEAR_RGB)
+    shift = (offset - _LAB_SHIFT * scale).astype(np.float32)
+    return _times_matrix(_lab_f(relative_xyz), _LAB_FROM_F * scale) + shift
+
+
 def rgb_to_lab(rgb):
     """Convert sRGB to CIE Lab (D65).
 
@@ -116,9 +124,7 @@ def rgb_to_lab(rgb):
         float32 tensor (..., 3), channel order L, a, b; L in [0, 100], a and b roughly
         in [-110, 110]. Matches ``skimage.color.rgb2lab`` to about 1e-4.
     """
-    linear = _srgb_to_linear(_as_float_image(rgb))
-    relative_xyz = _times_matrix(linear, _WHITE_XYZ_FROM_LINEAR_RGB)
-    return _times_matrix(_lab_f(relative_xyz), _LAB_FROM_F) - _LAB_SHIFT.astype(np.float32)
+    return _rgb_to_scaled_lab(rgb, np.ones(3), np.zeros(3))
 
 
 def lab_to_rgb(lab):
@@ -210,8 +216,10 @@ def rgb_to_model_lab(rgb):
         ``(L_norm, ab_norm)``: float32 tensors (..., 1) in [-1, 1] and (..., 2) in
         about [-1, 1], channel order a, b.
     """
-    lab = rgb_to_lab(rgb)
-    return normalize_l(lab[..., :1]), normalize_ab(lab[..., 1:])
+    # The normalisation is folded into the conversion's last matrix: one pass fewer.
+    scale = np.array([1.0 / L_SCALE, 1.0 / AB_SCALE, 1.0 / AB_SCALE])
+    lab_norm = _rgb_to_scaled_lab(rgb, scale, np.array([-1.0, 0.0, 0.0]))
+    return lab_norm[..., :1], lab_norm[..., 1:]
 
 
 def model_lab_to_rgb(l_norm, ab_norm):

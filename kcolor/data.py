@@ -62,17 +62,16 @@ def _image_size(image_size) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def mean_chroma(lab):
-    """Mean chroma sqrt(a^2 + b^2) of a Lab image, in Lab units.
+def mean_chroma(ab):
+    """Mean chroma sqrt(a^2 + b^2) of an image's ab planes, in the units of ``ab``.
 
     Args:
-        lab: float32 (..., H, W, 3), channel order L, a, b.
+        ab: float32 (..., H, W, 2), channel order a, b.
 
     Returns:
-        float32, one value per image: 0 for gray images, about 1 for the most muted colour
-        photos in ImageNet, 10-30 for typical colour photos.
+        float32, one value per image. In Lab units: 0 for gray images, about 1 for the
+        most muted colour photos in ImageNet, 10-30 for typical colour photos.
     """
-    ab = lab[..., 1:]
     return tf.reduce_mean(tf.sqrt(tf.reduce_sum(ab * ab, axis=-1)), axis=[-2, -1])
 
 
@@ -132,7 +131,7 @@ def _crop(encoded, seed, settings: _Settings):
     else:
         window = decoding.decode_image_window(encoded, _centre_window(settings))
         rgb = _resize(window, settings.image_size)
-    return tf.ensure_shape(tf.clip_by_value(rgb, 0.0, 1.0), [*settings.image_size, 3])
+    return tf.ensure_shape(rgb, [*settings.image_size, 3])
 
 
 def _usable(names, encoded, succeeded, chroma, settings: _Settings):
@@ -246,10 +245,10 @@ def _examples(resolved, settings: _Settings, seed, shuffle_buffer: int):
 
     def usable_lab(names, encoded, rgb, succeeded):
         # One conversion for the whole group: far fewer op launches than one per image.
-        lab = color.rgb_to_lab(rgb)
-        usable = _usable(names, encoded, succeeded, mean_chroma(lab), settings)
-        lab = tf.boolean_mask(lab, usable)
-        return color.normalize_l(lab[..., :1]), color.normalize_ab(lab[..., 1:])
+        l_norm, ab_norm = color.rgb_to_model_lab(rgb)
+        chroma = mean_chroma(ab_norm) * color.AB_SCALE  # chroma scales with ab
+        usable = _usable(names, encoded, succeeded, chroma, settings)
+        return tf.boolean_mask(l_norm, usable), tf.boolean_mask(ab_norm, usable)
 
     return guarded.map(usable_lab, num_parallel_calls=AUTOTUNE).unbatch()
 

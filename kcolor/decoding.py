@@ -175,6 +175,9 @@ def try_process_group(names, encoded, extras, process, output_signature):
                     lambda element: process(*element),
                     (data, extra),
                     fn_output_signature=output_signature,
+                    # Groups already run in parallel (interleave); one image at a time
+                    # within a group avoids threads contending for the same cores.
+                    parallel_iterations=1,
                 ),
             )
         )
