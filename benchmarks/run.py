@@ -210,7 +210,6 @@ def main(argv=None) -> int:
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
     rows = [row for name in (args.names or BENCHMARKS) for row in BENCHMARKS[name](args)]

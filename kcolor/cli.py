@@ -1,7 +1,6 @@
 """The ``kcolor`` console command."""
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
@@ -50,9 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``kcolor`` command; returns the process exit status."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    # TensorFlow's start-up chatter (CUDA probing, oneDNN notices) is noise at a command
-    # line; kcolor's own warnings are printed separately and stay visible.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.command is None:
         parser.print_help()
         return 2

@@ -172,15 +172,10 @@ def _usable(names, encoded, succeeded, chroma, settings: _Settings):
 
 
 def _readable_image_paths(resolved, settings: _Settings) -> list[str]:
-    paths, unreadable = sources.split_readable(
-        [path for source in resolved for path in source.images]
-    )
-    for path in unreadable:
-        print(
-            f"WARNING kcolor: skipped {path}: cannot be read (permission denied)", file=sys.stderr
-        )
-    if unreadable and settings.stats is not None:
-        settings.stats.unreadable.assign_add(len(unreadable))
+    listed = [path for source in resolved for path in source.images]
+    paths = sources.readable_files(listed)
+    if len(paths) < len(listed) and settings.stats is not None:
+        settings.stats.unreadable.assign_add(len(listed) - len(paths))
     return paths
 
 

@@ -37,25 +37,6 @@ def _to_rgb(image):
     return rgb
 
 
-def _decode_whole(encoded):
-    # PNG goes through decode_png at 16 bits so 16-bit files keep their precision (8-bit
-    # ones scale exactly); decode_image reads WebP only as uint8, so the rest use that.
-    image = tf.cond(
-        _is(encoded, _PNG_SIGNATURE),
-        lambda: (
-            tf.cast(tf.io.decode_png(encoded, channels=0, dtype=tf.uint16), tf.float32) / 65535.0
-        ),
-        lambda: (
-            tf.cast(
-                tf.io.decode_image(encoded, channels=0, dtype=tf.uint8, expand_animations=False),
-                tf.float32,
-            )
-            / 255.0
-        ),
-    )
-    return _to_rgb(image)
-
-
 def decode_image_bytes(encoded):
     """Decode one encoded image to RGB.
 
@@ -72,7 +53,22 @@ def decode_image_bytes(encoded):
         tf.errors.InvalidArgumentError: at run time, when the bytes are not a complete
         image in one of these formats.
     """
-    return _decode_whole(encoded)
+    # PNG goes through decode_png at 16 bits so 16-bit files keep their precision (8-bit
+    # ones scale exactly); decode_image reads WebP only as uint8, so the rest use that.
+    image = tf.cond(
+        _is(encoded, _PNG_SIGNATURE),
+        lambda: (
+            tf.cast(tf.io.decode_png(encoded, channels=0, dtype=tf.uint16), tf.float32) / 65535.0
+        ),
+        lambda: (
+            tf.cast(
+                tf.io.decode_image(encoded, channels=0, dtype=tf.uint8, expand_animations=False),
+                tf.float32,
+            )
+            / 255.0
+        ),
+    )
+    return _to_rgb(image)
 
 
 def decode_image_window(encoded, choose_window):
@@ -97,7 +93,7 @@ def decode_image_window(encoded, choose_window):
         return tf.cast(image, tf.float32) / 255.0
 
     def other_window():
-        image = _decode_whole(encoded)
+        image = decode_image_bytes(encoded)
         offset, size = choose_window(tf.shape(image)[:2])
         return tf.slice(image, tf.concat([offset, [0]], 0), tf.concat([size, [3]], 0))
 

@@ -6,6 +6,7 @@ This runs once, in Python, when a pipeline is built; nothing here is on the per-
 import dataclasses
 import glob
 import os
+import sys
 from collections.abc import Iterable
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -103,13 +104,21 @@ def resolve_sources(sources) -> list[ResolvedSource]:
     return [resolve_source(source) for source in sources]
 
 
-def split_readable(paths) -> tuple[list[str], list[str]]:
-    """Split paths into those this process may read and those it may not (permissions).
+def warn_skipped(name: str, problem: str) -> None:
+    """Report on stderr that a file was skipped, in the form kcolor's pipeline uses."""
+    print(f"WARNING kcolor: skipped {name}: {problem}", file=sys.stderr)
+
+
+def readable_files(paths) -> list[str]:
+    """The paths this process may read; the others are reported and left out.
 
     Checked once when a pipeline is built, because a read error inside ``tf.data`` would
     end the epoch; a file that vanishes later is skipped by the pipeline's backstop.
     """
-    readable, unreadable = [], []
+    readable = []
     for path in paths:
-        (readable if os.access(path, os.R_OK) else unreadable).append(path)
-    return readable, unreadable
+        if os.access(path, os.R_OK):
+            readable.append(path)
+        else:
+            warn_skipped(path, "cannot be read (permission denied)")
+    return readable

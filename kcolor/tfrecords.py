@@ -38,11 +38,7 @@ def _example(name: str, encoded: bytes) -> bytes:
 
 def _decodable(paths, progress: bool) -> list[str]:
     """The paths that decode, checked in parallel by TensorFlow; the others are reported."""
-    paths, unreadable = sources.split_readable(paths)
-    for path in unreadable:
-        print(
-            f"WARNING kcolor: skipped {path}: cannot be read (permission denied)", file=sys.stderr
-        )
+    paths = sources.readable_files(paths)
     checked = (
         tf.data.Dataset.from_tensor_slices(list(paths))
         .interleave(
@@ -69,7 +65,7 @@ def _decodable(paths, progress: bool) -> list[str]:
         disable=not progress,
     ):
         if problem:
-            print(f"WARNING kcolor: skipped {name.decode()}: {problem.decode()}", file=sys.stderr)
+            sources.warn_skipped(name.decode(), problem.decode())
         else:
             good.append(name.decode())
     return good

@@ -1,9 +1,13 @@
+import io
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import colour_photo, encode
+from PIL import Image
 
-from kcolor import color, data, decoding
+from kcolor import color, data, decoding, sources, tfrecords
 
 
 def collect(dataset):
@@ -172,3 +176,38 @@ def test_mean_chroma_separates_gray_from_colour():
     gray = np.repeat(photo.mean(axis=-1, keepdims=True), 3, axis=-1)
     assert float(data.mean_chroma(color.rgb_to_lab(gray)[..., 1:])) < 0.1
     assert float(data.mean_chroma(color.rgb_to_lab(photo)[..., 1:])) > 10
+
+
+def test_gif_gives_its_first_frame():
+    first, second = colour_photo(16, 16, seed=11), colour_photo(16, 16, seed=12)
+    frames = [Image.fromarray(frame) for frame in (first, second)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+    decoded = decoding.decode_image_bytes(buffer.getvalue()).numpy()
+    # GIF stores a 256-colour palette, so compare loosely; the frames differ far more.
+    assert np.abs(decoded - first / 255).mean() < 0.03
+    assert np.abs(decoded - second / 255).mean() > 0.1
+
+
+def test_files_and_shards_mix_in_one_dataset(mixed_folder, tmp_path):
+    folder, _ = mixed_folder
+    shards = tfrecords.write_tfrecords(folder, tmp_path / "shards", progress=False)
+    both = [folder, *shards]
+    for training in (True, False):
+        l_norm, _ = collect(data.lab_dataset(both, 8, 4, training=training, seed=0))
+        assert l_norm.shape[0] == 16
+
+
+def test_files_without_read_permission_are_named_and_counted(mixed_folder, monkeypatch, capsys):
+    folder, _ = mixed_folder
+    locked = str(folder / "a.jpg")
+    # Tests run as root here, where chmod cannot deny reading; stand in for the check.
+    real_access = os.access
+    monkeypatch.setattr(
+        sources.os, "access", lambda path, mode: path != locked and real_access(path, mode)
+    )
+    stats = data.PipelineStats()
+    l_norm, _ = collect(data.lab_dataset(folder, 8, 4, training=False, stats=stats))
+    assert l_norm.shape[0] == 7
+    assert f"skipped {locked}: cannot be read (permission denied)" in capsys.readouterr().err
+    assert stats.as_dict()["unreadable"] == 5

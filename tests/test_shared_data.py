@@ -37,9 +37,7 @@ def test_grayscale_detection_agrees_with_the_curated_lists(subset):
     assert len(gray_paths) >= 20
 
     stats = data.PipelineStats()
-    kept = data.lab_dataset(
-        gray_paths, 128, 64, training=False, stats=stats, check_sources=False
-    )
+    kept = data.lab_dataset(gray_paths, 128, 64, training=False, stats=stats, check_sources=False)
     assert sum(int(batch[0].shape[0]) for batch in kept) == 0
     assert stats.as_dict()["grayscale"] == len(gray_paths)
 
