@@ -4,6 +4,7 @@ Submodules (imported on first use, so ``kcolor --version`` does not load TensorF
     kcolor.color      sRGB <-> Lab <-> LCh as TensorFlow ops, and the model normalisation.
     kcolor.data       the tf.data pipeline streaming normalised (L, ab) batches.
     kcolor.decoding   decoding encoded images in graphs, skipping the broken ones.
+    kcolor.models     the colorization models (Cao et al. 2017 GAN).
     kcolor.sources    resolving folders, globs, files and shards to file lists.
     kcolor.tfrecords  sharding image folders into TFRecord files.
 """
@@ -12,7 +13,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("color", "data", "decoding", "sources", "tfrecords")
+_SUBMODULES = ("color", "data", "decoding", "models", "sources", "tfrecords")
 __all__ = ["__version__", *_SUBMODULES]
 
 

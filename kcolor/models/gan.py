@@ -1,0 +1,511 @@
+"""Cao et al. 2017, *Unsupervised Diverse Colorization via Generative Adversarial Networks*.
+
+A conditional GAN whose generator never changes resolution: every convolution has stride
+1 and sees the gray image L concatenated to its input, so each output pixel is computed at
+full resolution; noise concatenated to the first layers makes each draw a different,
+plausible colouring. The critic scores (L, ab) pairs; training is a Wasserstein GAN with
+weight clipping (the paper) or a gradient penalty, or a standard cross-entropy GAN.
+
+Tensors follow kcolor's model contract (:mod:`kcolor.color`): ``L_norm = L / 50 - 1`` in
+[-1, 1], shape (B, H, W, 1); ``ab_norm = ab / 110``, shape (B, H, W, 2), channel order a, b.
+
+Reference: https://arxiv.org/abs/1702.06674 and its code, github.com/ccyyatnet/COLORGAN.
+docs/papers.md maps the paper to this file and lists where kcolor departs from it.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from kcolor import color
+
+_LOSSES = ("wasserstein", "cross_entropy")
+_NORMALIZATIONS = ("batch", "layer", "none")
+
+
+def _conv_initializer():
+    # The reference initialises every convolution from a truncated normal, std 0.02.
+    return keras.initializers.TruncatedNormal(stddev=0.02)
+
+
+@keras.saving.register_keras_serializable(package="kcolor")
+class DiverseColorGenerator(keras.Model):
+    """The stride-1 colorization generator of Cao et al. 2017.
+
+    Each of the ``len(filters)`` hidden blocks is concatenate -> conv (stride 1, same
+    padding) -> batch norm -> ReLU; a last convolution with tanh gives ab. The gray input
+    is concatenated to the input of every convolution, the noise to the input of the
+    first ``noise_layers`` convolutions. Works on any height and width.
+
+    Args:
+        filters: channels of the hidden convolutions. Default (128, 64, 64, 64, 32), as
+            the reference code.
+        kernel_sizes: kernel side of each convolution, the output one included, so one
+            more than ``filters``. Default (7, 5, 5, 5, 5, 5), as the reference.
+        noise_channels: channels of the noise input.
+        noise_layers: how many of the first convolutions receive the noise: 1 is the
+            single-layer variant (the released code), 3 (the default) the paper's
+            multi-layer variant ("the first half of the generator layers").
+        batch_norm_momentum: moving-average momentum of the batch norms (0.9, as the
+            reference).
+
+    Inputs:
+        ``[l_norm, noise]``: float32 (B, H, W, 1) with ``L / 50 - 1`` and float32
+        (B, H, W, noise_channels), in [-1, 1] as the GAN draws it.
+
+    Returns:
+        ``ab_norm``: float32 (B, H, W, 2), channel order a, b, ``ab / 110`` in [-1, 1].
+
+    Example:
+        ```python
+        generator = DiverseColorGenerator()
+        l_norm = tf.zeros([1, 64, 96, 1])
+        noise = tf.random.uniform([1, 64, 96, generator.noise_channels], -1, 1)
+        ab_norm = generator([l_norm, noise])  # (1, 64, 96, 2)
+        ```
+    """
+
+    def __init__(
+        self,
+        filters=(128, 64, 64, 64, 32),
+        kernel_sizes=(7, 5, 5, 5, 5, 5),
+        noise_channels=8,
+        noise_layers=3,
+        batch_norm_momentum=0.9,
+        **kwargs,
+    ):
+        filters, kernel_sizes = list(filters), list(kernel_sizes)
+        if len(kernel_sizes) != len(filters) + 1:
+            raise ValueError(
+                "kernel_sizes needs one entry per hidden convolution plus one for the "
+                f"output convolution. Received: filters={filters}, kernel_sizes={kernel_sizes}"
+            )
+        if not 1 <= noise_layers <= len(kernel_sizes):
+            raise ValueError(
+                f"noise_layers must be between 1 and {len(kernel_sizes)}. "
+                f"Received: noise_layers={noise_layers}"
+            )
+
+        # === Functional Model ===
+        l_input = keras.Input(shape=(None, None, 1), name="l_norm")
+        noise_input = keras.Input(shape=(None, None, noise_channels), name="noise")
+        x = None
+        for index, kernel_size in enumerate(kernel_sizes):
+            parts = [l_input] + ([x] if x is not None else [])
+            if index < noise_layers:
+                parts.append(noise_input)
+            x = keras.layers.Concatenate(name=f"block{index + 1}_concat")(parts)
+            is_output = index == len(filters)
+            x = keras.layers.Conv2D(
+                2 if is_output else filters[index],
+                kernel_size,
+                padding="same",
+                use_bias=is_output,
+                kernel_initializer=_conv_initializer(),
+                name="output_conv" if is_output else f"block{index + 1}_conv",
+            )(x)
+            if is_output:
+                x = keras.layers.Activation("tanh", name="ab_norm")(x)
+            else:
+                x = keras.layers.BatchNormalization(
+                    momentum=batch_norm_momentum, epsilon=1e-5, name=f"block{index + 1}_bn"
+                )(x)
+                x = keras.layers.ReLU(name=f"block{index + 1}_relu")(x)
+        super().__init__(inputs=[l_input, noise_input], outputs=x, **kwargs)
+
+        # === Config ===
+        self.filters = filters
+        self.kernel_sizes = kernel_sizes
+        self.noise_channels = noise_channels
+        self.noise_layers = noise_layers
+        self.batch_norm_momentum = batch_norm_momentum
+
+    def get_config(self):
+        # Not chained to Functional.get_config: that describes the graph, and the
+        # constructor takes the architecture arguments instead.
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "filters": self.filters,
+            "kernel_sizes": self.kernel_sizes,
+            "noise_channels": self.noise_channels,
+            "noise_layers": self.noise_layers,
+            "batch_norm_momentum": self.batch_norm_momentum,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="kcolor")
+class ColorCritic(keras.Model):
+    """The conditional critic (discriminator) of Cao et al. 2017.
+
+    Scores an (L, ab) pair: four 5x5 convolutions of stride 2 with leaky ReLU (slope
+    0.2), normalisation after all but the first, then two dense layers to one unbounded
+    score (no sigmoid: a Wasserstein critic, or logits for the cross-entropy loss).
+
+    Args:
+        image_size: side of the square inputs it scores (the training crop size).
+        filters: channels of the strided convolutions. Default (64, 128, 256, 512).
+        kernel_size: side of the convolution kernels (5).
+        dense_units: width of the hidden dense layer (64).
+        normalization: "batch" (the reference), "layer" (use it with a gradient
+            penalty, which is defined per sample) or "none".
+
+    Inputs:
+        ``[l_norm, ab_norm]``: float32 (B, image_size, image_size, 1) and (..., 2).
+
+    Returns:
+        float32 (B, 1) scores: higher means "more like a real photo".
+    """
+
+    def __init__(
+        self,
+        image_size=64,
+        filters=(64, 128, 256, 512),
+        kernel_size=5,
+        dense_units=64,
+        normalization="batch",
+        **kwargs,
+    ):
+        if normalization not in _NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {_NORMALIZATIONS}. "
+                f"Received: normalization={normalization!r}"
+            )
+        filters = list(filters)
+
+        # === Functional Model ===
+        l_input = keras.Input(shape=(image_size, image_size, 1), name="l_norm")
+        ab_input = keras.Input(shape=(image_size, image_size, 2), name="ab_norm")
+        x = keras.layers.Concatenate(name="lab")([l_input, ab_input])
+        for index, width in enumerate(filters):
+            x = keras.layers.Conv2D(
+                width,
+                kernel_size,
+                strides=2,
+                padding="same",
+                kernel_initializer=_conv_initializer(),
+                name=f"block{index + 1}_conv",
+            )(x)
+            if index > 0 and normalization == "batch":
+                x = keras.layers.BatchNormalization(
+                    momentum=0.9, epsilon=1e-5, name=f"block{index + 1}_bn"
+                )(x)
+            elif index > 0 and normalization == "layer":
+                x = keras.layers.LayerNormalization(
+                    axis=[1, 2, 3], epsilon=1e-5, name=f"block{index + 1}_ln"
+                )(x)
+            x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"block{index + 1}_lrelu")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(dense_units, name="dense")(x)
+        score = keras.layers.Dense(1, name="score")(x)
+        super().__init__(inputs=[l_input, ab_input], outputs=score, **kwargs)
+
+        # === Config ===
+        self.image_size = image_size
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.dense_units = dense_units
+        self.normalization = normalization
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_size": self.image_size,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "dense_units": self.dense_units,
+            "normalization": self.normalization,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="kcolor")
+class DiverseColorGAN(keras.Model):
+    """Generator and critic trained together with ``fit`` (custom ``train_step``).
+
+    Calling the model colorizes with a fresh noise draw; :meth:`sample` gives several
+    colourings of each image; :meth:`noise` draws the noise (repeatably with a seed).
+    The noise is one value per channel and image, uniform in [-1, 1], spread over the
+    image plane, so the generator runs at any size.
+
+    Args:
+        generator: a :class:`DiverseColorGenerator` (built with defaults if None).
+        critic: a :class:`ColorCritic` (built with defaults if None).
+        seed: int seed of the model's noise stream, or None.
+
+    Example:
+        ```python
+        gan = DiverseColorGAN(critic=ColorCritic(image_size=64))
+        gan.compile()  # WGAN with weight clipping and RMSprop, as the paper
+        gan.fit(kcolor.data.lab_dataset("photos/", 64, 64), epochs=10)
+        ab_norm = gan.sample(l_norm, 4)  # (B, 4, H, W, 2)
+        ```
+    """
+
+    def __init__(self, generator=None, critic=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator if generator is not None else DiverseColorGenerator()
+        self.critic = critic if critic is not None else ColorCritic()
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
+        self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
+        self.distance_tracker = keras.metrics.Mean(name="critic_gap")
+        self.penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.ab_error_tracker = keras.metrics.Mean(name="ab_mae")
+
+    @property
+    def metrics(self):
+        # Listed so fit() resets them at the start of every epoch.
+        return [
+            self.critic_loss_tracker,
+            self.generator_loss_tracker,
+            self.distance_tracker,
+            self.penalty_tracker,
+            self.ab_error_tracker,
+        ]
+
+    def noise(self, l_norm, seed=None):
+        """Noise for ``l_norm``'s images: float32 (B, H, W, noise_channels) in [-1, 1].
+
+        Args:
+            l_norm: float32 (B, H, W, 1).
+            seed: an int for a repeatable draw; None draws from the model's stream.
+        """
+        shape = ops.shape(l_norm)
+        channels = self.generator.noise_channels
+        draw = keras.random.uniform(
+            (shape[0], 1, 1, channels),
+            minval=-1.0,
+            maxval=1.0,
+            seed=self.seed_generator if seed is None else seed,
+        )
+        return ops.broadcast_to(draw, (shape[0], shape[1], shape[2], channels))
+
+    def call(self, l_norm, training=False):
+        return self.generator([l_norm, self.noise(l_norm)], training=training)
+
+    def sample(self, l_norm, n, seed=None):
+        """``n`` colourings of each image, one noise draw each.
+
+        Args:
+            l_norm: float32 (B, H, W, 1), ``L / 50 - 1``.
+            n: colourings per image.
+            seed: an int to make the draws repeatable.
+
+        Returns:
+            float32 (B, n, H, W, 2): ``ab_norm`` of each colouring.
+        """
+        l_norm = ops.convert_to_tensor(l_norm, "float32")
+        shape = ops.shape(l_norm)
+        repeated = ops.reshape(
+            ops.repeat(l_norm[:, None], n, axis=1), (shape[0] * n, shape[1], shape[2], 1)
+        )
+        ab_norm = self.generator([repeated, self.noise(repeated, seed)], training=False)
+        return ops.reshape(ab_norm, (shape[0], n, shape[1], shape[2], 2))
+
+    def compile(
+        self,
+        generator_optimizer=None,
+        critic_optimizer=None,
+        loss="wasserstein",
+        critic_steps=5,
+        clip_value=0.01,
+        gradient_penalty=None,
+        l1_weight=0.0,
+        **kwargs,
+    ):
+        """Set up training.
+
+        Args:
+            generator_optimizer: default RMSprop(1e-4, rho=0.9), as the reference.
+            critic_optimizer: default RMSprop(2e-4, rho=0.9), as the reference.
+            loss: "wasserstein" (the paper) or "cross_entropy" (a standard GAN on the
+                critic's logits, non-saturating generator loss).
+            critic_steps: critic updates per generator update (5, as the paper). Each
+                ``train_step`` makes them all on its batch, with fresh noise each time.
+            clip_value: clip every critic weight to [-clip_value, clip_value] after each
+                critic update (0.01, the paper); None to switch clipping off.
+            gradient_penalty: weight of the WGAN-GP penalty (10.0 is usual); None for
+                none. Use either this or ``clip_value``, and a critic without batch
+                norm (``ColorCritic(normalization="layer")``).
+            l1_weight: weight of an L1 term pulling the colours towards the photo's (0,
+                as the paper, which is purely adversarial).
+        """
+        super().compile(**kwargs)
+        if loss not in _LOSSES:
+            raise ValueError(f"loss must be one of {_LOSSES}. Received: loss={loss!r}")
+        if critic_steps < 1:
+            raise ValueError(f"critic_steps must be >= 1. Received: {critic_steps}")
+        if clip_value is not None and gradient_penalty is not None:
+            raise ValueError(
+                "Use weight clipping or a gradient penalty, not both. Received: "
+                f"clip_value={clip_value}, gradient_penalty={gradient_penalty}"
+            )
+        if gradient_penalty is not None and self.critic.normalization == "batch":
+            raise ValueError(
+                "A gradient penalty needs a critic without batch norm (the penalty is "
+                "per sample; batch norm mixes samples). Build the critic with "
+                "ColorCritic(normalization='layer') or 'none'."
+            )
+        self.generator_optimizer = generator_optimizer or keras.optimizers.RMSprop(
+            1e-4, rho=0.9
+        )
+        self.critic_optimizer = critic_optimizer or keras.optimizers.RMSprop(2e-4, rho=0.9)
+        self.loss_kind = loss
+        self.critic_steps = int(critic_steps)
+        self.clip_value = clip_value
+        self.gradient_penalty_weight = gradient_penalty
+        self.l1_weight = float(l1_weight)
+        # Built now so checkpoints and BackupAndRestore see their slots before fit.
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self.critic_optimizer.build(self.critic.trainable_variables)
+
+    def get_compile_config(self):
+        return {
+            "generator_optimizer": keras.saving.serialize_keras_object(self.generator_optimizer),
+            "critic_optimizer": keras.saving.serialize_keras_object(self.critic_optimizer),
+            "loss": self.loss_kind,
+            "critic_steps": self.critic_steps,
+            "clip_value": self.clip_value,
+            "gradient_penalty": self.gradient_penalty_weight,
+            "l1_weight": self.l1_weight,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("generator_optimizer", "critic_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    def build(self, input_shape=None):
+        # Generator and critic are functional models, built at construction.
+        self.built = True
+
+    # --- losses -------------------------------------------------------------------
+
+    def _critic_loss(self, real_score, fake_score):
+        if self.loss_kind == "wasserstein":
+            return ops.mean(fake_score) - ops.mean(real_score)
+        real = keras.losses.binary_crossentropy(
+            ops.ones_like(real_score), real_score, from_logits=True
+        )
+        fake = keras.losses.binary_crossentropy(
+            ops.zeros_like(fake_score), fake_score, from_logits=True
+        )
+        return ops.mean(real) + ops.mean(fake)
+
+    def _generator_adversarial_loss(self, fake_score):
+        if self.loss_kind == "wasserstein":
+            return -ops.mean(fake_score)
+        return ops.mean(
+            keras.losses.binary_crossentropy(
+                ops.ones_like(fake_score), fake_score, from_logits=True
+            )
+        )
+
+    def _gradient_penalty(self, l_norm, ab_real, ab_fake):
+        # Interpolate only ab: L is the condition, the same for both.
+        alpha = keras.random.uniform(
+            (ops.shape(ab_real)[0], 1, 1, 1), 0.0, 1.0, seed=self.seed_generator
+        )
+        mixed = ab_real + alpha * (ab_fake - ab_real)
+        with tf.GradientTape() as tape:
+            tape.watch(mixed)
+            score = self.critic([l_norm, mixed], training=True)
+        slopes = tape.gradient(score, mixed)
+        # The small constant keeps sqrt's gradient finite where a slope is exactly 0.
+        norm = ops.sqrt(ops.sum(ops.square(slopes), axis=[1, 2, 3]) + 1e-12)
+        return ops.mean(ops.square(norm - 1.0))
+
+    # --- training -------------------------------------------------------------------
+
+    def _critic_step(self, l_norm, ab_real, replicas):
+        ab_fake = ops.stop_gradient(self(l_norm, training=True))
+        with tf.GradientTape() as tape:
+            real_score = self.critic([l_norm, ab_real], training=True)
+            fake_score = self.critic([l_norm, ab_fake], training=True)
+            loss = self._critic_loss(real_score, fake_score)
+            penalty = ops.zeros(())
+            if self.gradient_penalty_weight is not None:
+                penalty = self._gradient_penalty(l_norm, ab_real, ab_fake)
+                loss = loss + self.gradient_penalty_weight * penalty
+            # Each replica holds part of the global batch; the optimizer sums replicas.
+            scaled = loss / replicas
+        weights = self.critic.trainable_variables
+        self.critic_optimizer.apply(tape.gradient(scaled, weights), weights)
+        if self.clip_value is not None:
+            for weight in weights:
+                weight.assign(ops.clip(weight, -self.clip_value, self.clip_value))
+        gap = ops.mean(real_score) - ops.mean(fake_score)
+        return loss, penalty, gap
+
+    def _generator_step(self, l_norm, ab_real, replicas):
+        with tf.GradientTape() as tape:
+            ab_fake = self(l_norm, training=True)
+            fake_score = self.critic([l_norm, ab_fake], training=True)
+            loss = self._generator_adversarial_loss(fake_score)
+            ab_error = ops.mean(ops.abs(ab_fake - ab_real))
+            if self.l1_weight:
+                loss = loss + self.l1_weight * ab_error
+            scaled = loss / replicas
+        weights = self.generator.trainable_variables
+        self.generator_optimizer.apply(tape.gradient(scaled, weights), weights)
+        return loss, ab_error
+
+    def train_step(self, data):
+        l_norm, ab_real, _ = keras.utils.unpack_x_y_sample_weight(data)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for _ in range(self.critic_steps):
+            critic_loss, penalty, gap = self._critic_step(l_norm, ab_real, replicas)
+        generator_loss, ab_error = self._generator_step(l_norm, ab_real, replicas)
+        return self._update_metrics(critic_loss, generator_loss, gap, penalty, ab_error)
+
+    def test_step(self, data):
+        l_norm, ab_real, _ = keras.utils.unpack_x_y_sample_weight(data)
+        ab_fake = self(l_norm, training=False)
+        real_score = self.critic([l_norm, ab_real], training=False)
+        fake_score = self.critic([l_norm, ab_fake], training=False)
+        ab_error = ops.mean(ops.abs(ab_fake - ab_real))
+        generator_loss = self._generator_adversarial_loss(fake_score)
+        if self.l1_weight:
+            generator_loss = generator_loss + self.l1_weight * ab_error
+        gap = ops.mean(real_score) - ops.mean(fake_score)
+        return self._update_metrics(
+            self._critic_loss(real_score, fake_score), generator_loss, gap, ops.zeros(()), ab_error
+        )
+
+    def _update_metrics(self, critic_loss, generator_loss, gap, penalty, ab_error):
+        self.critic_loss_tracker.update_state(critic_loss)
+        self.generator_loss_tracker.update_state(generator_loss)
+        self.distance_tracker.update_state(gap)
+        self.penalty_tracker.update_state(penalty)
+        # Reported in Lab units, so it reads like a colour difference.
+        self.ab_error_tracker.update_state(ab_error * color.AB_SCALE)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    # --- serialization ----------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "critic": keras.saving.serialize_keras_object(self.critic),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["critic"] = keras.saving.deserialize_keras_object(config["critic"])
+        return cls(**config)
