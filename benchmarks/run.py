@@ -3,7 +3,9 @@
 Usage:
     python -m benchmarks.run [NAME ...] [--json FILE] [--data DIR] [--quick]
 
-Names: color, pipeline (default: all). Prints a table and optionally writes JSON.
+Names: color, pipeline, gan-train, gan-generator (default: all). Prints a table and
+optionally writes JSON. The ratio column is kcolor's speed over the baseline's: a speed-up
+for color and pipeline, the fraction of the measured convolution peak for the GAN rows.
 """
 
 import argparse
@@ -20,17 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.gan import bench_gan_generator, bench_gan_training
+from benchmarks.timing import median_seconds
+
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "imagenette"
-
-
-def _median_seconds(function, repeats: int) -> float:
-    function()  # warm-up: tracing, caches
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
 
 
 def bench_color(args) -> list[dict]:
@@ -44,11 +39,11 @@ def bench_color(args) -> list[dict]:
     rgb = np.random.default_rng(0).uniform(size=(batch, side, side, 3)).astype(np.float32)
     tensor = tf.constant(rgb)
     repeats = 2 if args.quick else 5
-    baseline = _median_seconds(lambda: [skimage.color.rgb2lab(image) for image in rgb], repeats)
+    baseline = median_seconds(lambda: [skimage.color.rgb2lab(image) for image in rgb], repeats)
     rows = []
     for name, jit_compile in (("color", False), ("color-xla", True)):
         to_lab = tf.function(color.rgb_to_lab, jit_compile=jit_compile)
-        ours = _median_seconds(lambda: to_lab(tensor).numpy(), repeats)  # noqa: B023
+        ours = median_seconds(lambda: to_lab(tensor).numpy(), repeats)  # noqa: B023
         compiled = "XLA-compiled tf.function" if jit_compile else "tf.function graph"
         rows.append(
             {
@@ -56,7 +51,7 @@ def bench_color(args) -> list[dict]:
                 "work": f"rgb_to_lab, {batch}x{side}x{side} float32, {compiled}",
                 "kcolor": f"{ours * 1000:.1f} ms",
                 "baseline": f"{baseline * 1000:.1f} ms (skimage.color.rgb2lab per image)",
-                "speedup": baseline / ours,
+                "ratio": baseline / ours,
                 "kcolor_seconds": ours,
                 "baseline_seconds": baseline,
             }
@@ -170,7 +165,7 @@ def bench_pipeline(args) -> list[dict]:
             f"{epochs} epochs in one iterator",
             "kcolor": f"{ours:.0f} images/s (first batch after {first_batch:.2f} s)",
             "baseline": f"{baseline:.0f} images/s (PIL + skimage loop)",
-            "speedup": ours / baseline,
+            "ratio": ours / baseline,
             "kcolor_images_per_second": ours,
             "baseline_images_per_second": baseline,
             "kcolor_first_batch_seconds": first_batch,
@@ -178,13 +173,18 @@ def bench_pipeline(args) -> list[dict]:
     ]
 
 
-BENCHMARKS = {"color": bench_color, "pipeline": bench_pipeline}
+BENCHMARKS = {
+    "color": bench_color,
+    "pipeline": bench_pipeline,
+    "gan-train": bench_gan_training,
+    "gan-generator": bench_gan_generator,
+}
 
 
 def _print_table(rows) -> None:
-    headers = ("benchmark", "work", "kcolor", "baseline", "speedup")
+    headers = ("benchmark", "work", "kcolor", "baseline", "ratio")
     cells = [headers] + [
-        (r["name"], r["work"], r["kcolor"], r["baseline"], f"{r['speedup']:.1f}x") for r in rows
+        (r["name"], r["work"], r["kcolor"], r["baseline"], f"{r['ratio']:.2f}") for r in rows
     ]
     widths = [max(len(str(row[i])) for row in cells) for i in range(len(headers))]
     for index, row in enumerate(cells):

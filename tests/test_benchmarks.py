@@ -9,10 +9,10 @@ def test_benchmarks_run_and_write_json(tmp_path, capsys):
         run.main(["--quick", "--data", str(tmp_path / "absent"), "--json", str(report_path)]) == 0
     )
     table = capsys.readouterr().out
-    assert "color-xla" in table and "pipeline" in table and "speedup" in table
+    assert "color-xla" in table and "pipeline" in table and "gan-train" in table
     report = json.loads(report_path.read_text())
     names = [row["name"] for row in report["results"]]
-    assert names == ["color", "color-xla", "pipeline"]
+    assert names == ["color", "color-xla", "pipeline", "gan-train", "gan-generator"]
     for row in report["results"]:
-        assert row["speedup"] > 0
+        assert row["ratio"] > 0
     assert report["results"][2]["work"].startswith("64 synthetic")

@@ -145,8 +145,9 @@ def test_fit_logs_running_means_of_every_tracker(settings):
     normalization = "layer" if settings.get("gradient_penalty") else "batch"
     gan = tiny_gan(normalization=normalization)
     gan.compile(**settings)
-    history = gan.fit(synthetic_batches(), validation_data=synthetic_batches(seed=1), epochs=2,
-                      verbose=0)
+    history = gan.fit(
+        synthetic_batches(), validation_data=synthetic_batches(seed=1), epochs=2, verbose=0
+    )
     for name in ("critic_loss", "generator_loss", "critic_gap", "gradient_penalty", "ab_mae"):
         assert len(history.history[name]) == 2
         assert np.all(np.isfinite(history.history[name]))
