@@ -106,9 +106,12 @@ def test_weight_clipping_holds_after_a_step_and_steps_touch_only_their_network()
         assert np.abs(weight.numpy()).max() <= 0.01 + 1e-7
 
     critic_before = weights_of(gan.critic)
+    generator_kernels = kernels_of(gan.generator)
     gan._generator_step(l_norm, ab_norm, 1)
     assert not any(changed(critic_before, weights_of(gan.critic)))
-    assert all(changed(generator_before, weights_of(gan.generator)))
+    # Kernels, not every weight: through a freshly clipped critic the gradients are so
+    # small that a batch-norm scale of 1.0 can move by less than float32 resolves.
+    assert all(changed(generator_kernels, kernels_of(gan.generator)))
 
 
 def test_gradient_penalty_is_finite_and_positive():
@@ -198,6 +201,13 @@ def test_trained_gan_round_trips_with_its_training_settings(tmp_path):
     )
     for original, loaded in zip(gan.critic.weights, restored.critic.weights, strict=True):
         np.testing.assert_array_equal(original.numpy(), loaded.numpy())
+    # The optimizers' state comes back too, so training resumes where it stopped.
+    for optimizer in ("critic_optimizer", "generator_optimizer"):
+        saved = getattr(gan, optimizer).variables
+        loaded = getattr(restored, optimizer).variables
+        assert int(getattr(restored, optimizer).iterations.numpy()) > 0
+        for original, reloaded in zip(saved, loaded, strict=True):
+            np.testing.assert_array_equal(original.numpy(), reloaded.numpy())
     restored.fit(synthetic_batches(), epochs=1, verbose=0)
 
 

@@ -1,6 +1,6 @@
 """kcolor's colorization models.
 
-    kcolor.models.gan   Cao et al. 2017: DiverseColorGenerator, ColorCritic, DiverseColorGAN.
+kcolor.models.gan   Cao et al. 2017: DiverseColorGenerator, ColorCritic, DiverseColorGAN.
 """
 
 from kcolor.models.gan import ColorCritic, DiverseColorGAN, DiverseColorGenerator

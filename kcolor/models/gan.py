@@ -356,9 +356,7 @@ class DiverseColorGAN(keras.Model):
                 "per sample; batch norm mixes samples). Build the critic with "
                 "ColorCritic(normalization='layer') or 'none'."
             )
-        self.generator_optimizer = generator_optimizer or keras.optimizers.RMSprop(
-            1e-4, rho=0.9
-        )
+        self.generator_optimizer = generator_optimizer or keras.optimizers.RMSprop(1e-4, rho=0.9)
         self.critic_optimizer = critic_optimizer or keras.optimizers.RMSprop(2e-4, rho=0.9)
         self.loss_kind = loss
         self.critic_steps = int(critic_steps)
