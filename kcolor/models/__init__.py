@@ -1,8 +1,10 @@
 """kcolor's colorization models.
 
-kcolor.models.gan   Cao et al. 2017: DiverseColorGenerator, ColorCritic, DiverseColorGAN.
+kcolor.models.gan          Cao et al. 2017: DiverseColorGenerator, ColorCritic, DiverseColorGAN.
+kcolor.models.hypercolumn  Larsson et al. 2016: HypercolumnColorizer.
 """
 
 from kcolor.models.gan import ColorCritic, DiverseColorGAN, DiverseColorGenerator
+from kcolor.models.hypercolumn import HypercolumnColorizer
 
-__all__ = ["ColorCritic", "DiverseColorGAN", "DiverseColorGenerator"]
+__all__ = ["ColorCritic", "DiverseColorGAN", "DiverseColorGenerator", "HypercolumnColorizer"]

