@@ -260,6 +260,13 @@ class HypercolumnColorizer(keras.Model):
         self.hue_logits = keras.layers.Dense(bins, name="hue_logits")
         self.chroma_logits = keras.layers.Dense(bins, name="chroma_logits")
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Every weight exists from construction on (any input size works), so the model
+        # saves and loads without a first call.
+        for projection, output in zip(self.projections, self.trunk.outputs, strict=True):
+            projection.build((None, output.shape[-1]))
+        self.hue_logits.build((None, head_units))
+        self.chroma_logits.build((None, head_units))
+        self.built = True
         angles = 2.0 * math.pi * (np.arange(bins) + 0.5) / bins
         self._hue_centres = np.stack([np.cos(angles), np.sin(angles)], -1).astype("float32")
 
