@@ -222,7 +222,8 @@ MIRRORED_SCRIPT = textwrap.dedent(
     dataset = tf.data.Dataset.from_tensor_slices((l_norm, ab_norm)).batch(4)
     history = model.fit(dataset, epochs=2, verbose=0, shuffle=False)
     assert all(np.isfinite(history.history["loss"]))
-    print("replicas", strategy.num_replicas_in_sync, "steps", int(model.optimizer.iterations.numpy()))
+    steps = int(model.optimizer.iterations.numpy())
+    print("replicas", strategy.num_replicas_in_sync, "steps", steps)
     """
 )
 
@@ -233,3 +234,29 @@ def test_fit_under_a_mirrored_strategy():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "replicas 2 steps 4" in result.stdout
+
+
+def test_calibration_gives_unit_mean_square_features():
+    model = tiny_model()
+    l_norm = tf.random.uniform([2, 32, 32, 1], -1, 1, seed=4)
+    scales = model.calibrate(l_norm)
+    assert len(scales) == len(TINY["taps"]) and all(s > 0 for s in scales)
+    for feature in model.features(l_norm):
+        np.testing.assert_allclose(float(tf.reduce_mean(tf.square(feature))), 1.0, rtol=1e-3)
+
+
+def test_mixed_bfloat16_inference_stays_close_to_float32():
+    model = tiny_model()
+    l_norm = tf.random.uniform([1, 32, 32, 1], -1, 1, seed=5)
+    model.calibrate(l_norm)
+    reference = model(l_norm).numpy()
+    try:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        low_precision = tiny_model()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    low_precision.set_weights(model.get_weights())
+    ab_norm = low_precision(l_norm).numpy()
+    assert ab_norm.dtype == np.float32
+    # bfloat16 keeps 8 bits of mantissa: a few Lab units at worst, far less on average.
+    assert np.abs(ab_norm - reference).mean() * color.AB_SCALE < 1.0

@@ -155,7 +155,7 @@ def _to_grid(features, stride, grid_stride, grid_size):
         factor = grid_stride // stride
         return tf.nn.avg_pool2d(features, factor, factor, "VALID")
     if stride > grid_stride:
-        return tf.image.resize(features, grid_size, method="bilinear")
+        return ops.cast(tf.image.resize(features, grid_size, method="bilinear"), features.dtype)
     return features
 
 
@@ -256,6 +256,11 @@ class HypercolumnColorizer(keras.Model):
         self.projection_bias = self.add_weight(
             shape=(head_units,), initializer="zeros", name="projection_bias"
         )
+        # The paper rescales each tapped layer so its features have E[x^2] = 1; raw VGG
+        # activations differ by orders of magnitude between layers. Set by calibrate().
+        self.tap_scales = self.add_weight(
+            shape=(len(self.taps),), initializer="ones", trainable=False, name="tap_scales"
+        )
         self.head_dropout = keras.layers.Dropout(dropout, seed=seed, name="head_dropout")
         self.hue_logits = keras.layers.Dense(bins, name="hue_logits")
         self.chroma_logits = keras.layers.Dense(bins, name="chroma_logits")
@@ -273,12 +278,34 @@ class HypercolumnColorizer(keras.Model):
     # --- the network ------------------------------------------------------------------
 
     def features(self, l_norm, training=False):
-        """The tapped trunk features, a list of (B, H / stride, W / stride, C) maps."""
+        """The tapped trunk features, each multiplied by its calibrated scale: a list of
+        (B, H / stride, W / stride, C) maps."""
         outputs = self.trunk(self.to_vgg_input(l_norm), training=training)
-        return outputs if isinstance(outputs, list | tuple) else [outputs]
+        outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+        return [
+            feature * ops.cast(self.tap_scales[index], feature.dtype)
+            for index, feature in enumerate(outputs)
+        ]
+
+    def calibrate(self, l_norm):
+        """Set each tapped layer's scale so its features have E[x^2] = 1 on ``l_norm``.
+
+        Call it once before training, on a batch of training images (float32
+        (B, H, W, 1), ``L / 50 - 1``), as the paper rescales its hypercolumn.
+
+        Returns:
+            The scales set, one per tap.
+        """
+        self.tap_scales.assign(np.ones(len(self.taps), "float32"))
+        scales = []
+        for feature in self.features(l_norm):
+            mean_square = float(ops.mean(ops.square(ops.cast(feature, "float32"))))
+            scales.append(1.0 / math.sqrt(max(mean_square, 1e-12)))
+        self.tap_scales.assign(np.array(scales, "float32"))
+        return scales
 
     def _head(self, hidden, training):
-        hidden = ops.relu(hidden + self.projection_bias)
+        hidden = ops.relu(hidden + ops.cast(self.projection_bias, hidden.dtype))
         hidden = self.head_dropout(hidden, training=training)
         return self.hue_logits(hidden), self.chroma_logits(hidden)
 
@@ -323,6 +350,8 @@ class HypercolumnColorizer(keras.Model):
         """Dense per-pixel probabilities ``(hue, chroma)`` on the output grid."""
         features = self.features(l_norm)
         hue, chroma = self.dense_logits(features, self._grid_size(l_norm))
+        # Probabilities in float32 also under a mixed-precision policy.
+        hue, chroma = ops.cast(hue, "float32"), ops.cast(chroma, "float32")
         return ops.softmax(hue, axis=-1), ops.softmax(chroma, axis=-1)
 
     def call(self, l_norm, training=False):
@@ -415,8 +444,8 @@ class HypercolumnColorizer(keras.Model):
         hue_target, chroma_target, hue_weight, chroma_weight = self.encode_targets(
             ab_at_points, l_at_points
         )
-        hue_kl = _kl_divergence(hue_target, y_pred["hue_logits"])
-        chroma_kl = _kl_divergence(chroma_target, y_pred["chroma_logits"])
+        hue_kl = _kl_divergence(hue_target, ops.cast(y_pred["hue_logits"], "float32"))
+        chroma_kl = _kl_divergence(chroma_target, ops.cast(y_pred["chroma_logits"], "float32"))
         loss = ops.mean(hue_weight * hue_kl) + ops.mean(chroma_weight * chroma_kl)
         losses = [loss] + list(self.losses)
         return ops.sum(ops.stack(losses))
@@ -476,9 +505,10 @@ def _soft_bins(position, bins, circular):
         low, high = low % bins, high % bins
     else:
         low, high = ops.clip(low, 0, bins - 1), ops.clip(high, 0, bins - 1)
-    return ops.one_hot(low, bins) * (1.0 - fraction)[..., None] + ops.one_hot(
-        high, bins
-    ) * fraction[..., None]
+    return (
+        ops.one_hot(low, bins) * (1.0 - fraction)[..., None]
+        + ops.one_hot(high, bins) * fraction[..., None]
+    )
 
 
 def _kl_divergence(target, logits):
