@@ -3,9 +3,10 @@
 Usage:
     python -m benchmarks.run [NAME ...] [--json FILE] [--data DIR] [--quick]
 
-Names: color, pipeline, gan-train, gan-generator (default: all). Prints a table and
-optionally writes JSON. The ratio column is kcolor's speed over the baseline's: a speed-up
-for color and pipeline, the fraction of the measured convolution peak for the GAN rows.
+Names: color, pipeline, gan-train, gan-generator, hc-train, hc-head, hc-inference
+(default: all). Prints a table and optionally writes JSON. The ratio column is kcolor's
+speed over the baseline's: a speed-up, or for rows measured against the convolution peak
+(gan-train, gan-generator, hc-inference) the fraction of that peak reached.
 """
 
 import argparse
@@ -23,6 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.gan import bench_gan_generator, bench_gan_training
+from benchmarks.hypercolumn import (
+    bench_hypercolumn_head,
+    bench_hypercolumn_inference,
+    bench_hypercolumn_training,
+)
 from benchmarks.timing import median_seconds
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "imagenette"
@@ -178,6 +184,9 @@ BENCHMARKS = {
     "pipeline": bench_pipeline,
     "gan-train": bench_gan_training,
     "gan-generator": bench_gan_generator,
+    "hc-train": bench_hypercolumn_training,
+    "hc-head": bench_hypercolumn_head,
+    "hc-inference": bench_hypercolumn_inference,
 }
 
 

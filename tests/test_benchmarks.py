@@ -12,7 +12,17 @@ def test_benchmarks_run_and_write_json(tmp_path, capsys):
     assert "color-xla" in table and "pipeline" in table and "gan-train" in table
     report = json.loads(report_path.read_text())
     names = [row["name"] for row in report["results"]]
-    assert names == ["color", "color-xla", "pipeline", "gan-train", "gan-generator"]
+    assert names == [
+        "color",
+        "color-xla",
+        "pipeline",
+        "gan-train",
+        "gan-generator",
+        "hc-train",
+        "hc-head",
+        "hc-inference",
+        "hc-bfloat16",
+    ]
     for row in report["results"]:
         assert row["ratio"] > 0
     assert report["results"][2]["work"].startswith("64 synthetic")

