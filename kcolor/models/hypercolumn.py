@@ -253,8 +253,8 @@ class HypercolumnColorizer(keras.Model):
                 layer.trainable = False
         self.strides = [_stride_of(name) for name in self.taps]
         # The first head layer is linear in the hypercolumn, so it is kept as one 1x1
-        # projection per tapped layer: applied at each layer's own resolution and summed,
-        # it equals one projection of the concatenated, resampled hypercolumn.
+        # projection per tapped layer: sampled points need no dense map, and dense
+        # inference can apply each part where it is cheapest (see dense_logits).
         self.projections = [
             keras.layers.Dense(head_units, use_bias=False, name=f"project_{name}")
             for name in self.taps
@@ -325,12 +325,24 @@ class HypercolumnColorizer(keras.Model):
         return self._head(hidden, training)
 
     def dense_logits(self, features, grid_size, training=False):
-        """Histogram logits on the output grid (factored first layer): (B, h, w, bins) x2."""
+        """Histogram logits on the output grid: (B, h, w, bins) for hue and for chroma.
+
+        The first head layer is linear, as are pooling and bilinear upsampling, so it is
+        applied to each tap at the coarser of its own resolution and the grid's: finer
+        maps are pooled first, coarser ones projected first and then upsampled. The sum
+        equals the concatenated hypercolumn's projection for a fraction of the work.
+        """
         hidden = 0.0
         for projection, feature, stride in zip(
             self.projections, features, self.strides, strict=True
         ):
-            hidden = hidden + _to_grid(projection(feature), stride, self.output_stride, grid_size)
+            if stride < self.output_stride:
+                feature = _to_grid(feature, stride, self.output_stride, grid_size)
+                hidden = hidden + projection(feature)
+            else:
+                hidden = hidden + _to_grid(
+                    projection(feature), stride, self.output_stride, grid_size
+                )
         return self._head(hidden, training)
 
     def dense_logits_concatenated(self, features, grid_size, training=False):
