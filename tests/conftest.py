@@ -1,6 +1,9 @@
 """Shared fixtures: tiny synthetic photos and hostile files written to temporary folders."""
 
 import io
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -73,3 +76,28 @@ def mixed_folder(tmp_path):
         (folder / name).write_bytes(content)
     (folder / "README.txt").write_text("ignored: not an image extension")
     return folder, sorted(broken)
+
+
+_TWO_CPU_REPLICAS = """
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+rng = np.random.default_rng(0)
+"""
+
+
+def run_with_two_cpu_replicas(body):
+    """Run ``body`` in a fresh Python process where ``strategy`` is a MirroredStrategy
+    over two logical CPUs (they must be configured before TensorFlow starts, hence the
+    process). Returns its stdout; fails the test with its stderr if it fails."""
+    script = _TWO_CPU_REPLICAS + textwrap.dedent(body)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout

@@ -1,12 +1,10 @@
 import math
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import run_with_two_cpu_replicas
 
 from kcolor import color
 from kcolor.models import HypercolumnColorizer
@@ -197,43 +195,27 @@ def test_full_size_model_with_hed_weights_colorizes_densely_and_round_trips(tmp_
     np.testing.assert_allclose(keras.saving.load_model(path)(l_norm), ab_norm, atol=1e-5)
 
 
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2
-    )
-    import keras
-    from kcolor.models import HypercolumnColorizer
-
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
-        model = HypercolumnColorizer(
-            trunk_weights=None, taps=["block1_conv2", "block2_conv2"], head_units=8, bins=8,
-            sample_points=8, seed=0,
-        )
-        model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    rng = np.random.default_rng(0)
-    l_norm = rng.uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
-    ab_norm = rng.uniform(-0.3, 0.3, (8, 16, 16, 2)).astype("float32")
-    dataset = tf.data.Dataset.from_tensor_slices((l_norm, ab_norm)).batch(4)
-    history = model.fit(dataset, epochs=2, verbose=0, shuffle=False)
-    assert all(np.isfinite(history.history["loss"]))
-    steps = int(model.optimizer.iterations.numpy())
-    print("replicas", strategy.num_replicas_in_sync, "steps", steps)
-    """
-)
-
-
 def test_fit_under_a_mirrored_strategy():
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, timeout=300
+    output = run_with_two_cpu_replicas(
+        """
+        from kcolor.models import HypercolumnColorizer
+
+        with strategy.scope():
+            model = HypercolumnColorizer(
+                trunk_weights=None, taps=["block1_conv2", "block2_conv2"], head_units=8,
+                bins=8, sample_points=8, seed=0,
+            )
+            model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        l_norm = rng.uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
+        ab_norm = rng.uniform(-0.3, 0.3, (8, 16, 16, 2)).astype("float32")
+        dataset = tf.data.Dataset.from_tensor_slices((l_norm, ab_norm)).batch(4)
+        history = model.fit(dataset, epochs=2, verbose=0, shuffle=False)
+        assert all(np.isfinite(history.history["loss"]))
+        steps = int(model.optimizer.iterations.numpy())
+        print("replicas", strategy.num_replicas_in_sync, "steps", steps)
+        """
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "replicas 2 steps 4" in result.stdout
+    assert "replicas 2 steps 4" in output
 
 
 def test_calibration_gives_unit_mean_square_features():
