@@ -4,7 +4,9 @@ Submodules (imported on first use, so ``kcolor --version`` does not load TensorF
     kcolor.color      sRGB <-> Lab <-> LCh as TensorFlow ops, and the model normalisation.
     kcolor.data       the tf.data pipeline streaming normalised (L, ab) batches.
     kcolor.decoding   decoding encoded images in graphs, skipping the broken ones.
-    kcolor.models     the colorization models (Cao et al. 2017 GAN).
+    kcolor.models     the colorization models (Larsson et al. 2016, Cao et al. 2017).
+    kcolor.inference  the full-resolution colorize path; kcolor.colorize, kcolor.load_model.
+    kcolor.metrics    PSNR, SSIM, ab-error AuC, colourfulness.
     kcolor.sources    resolving folders, globs, files and shards to file lists.
     kcolor.tfrecords  sharding image folders into TFRecord files.
 """
@@ -13,11 +15,27 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("color", "data", "decoding", "models", "sources", "tfrecords")
-__all__ = ["__version__", *_SUBMODULES]
+_SUBMODULES = (
+    "batch",
+    "color",
+    "data",
+    "decoding",
+    "evaluation",
+    "inference",
+    "metrics",
+    "models",
+    "outputs",
+    "sources",
+    "tfrecords",
+)
+# Functions re-exported from their modules, also imported on first use.
+_FUNCTIONS = {"colorize": "inference", "load_model": "inference"}
+__all__ = ["__version__", *_SUBMODULES, *_FUNCTIONS]
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
         return importlib.import_module(f"kcolor.{name}")
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(f"kcolor.{_FUNCTIONS[name]}"), name)
     raise AttributeError(f"module 'kcolor' has no attribute {name!r}")

@@ -231,3 +231,12 @@ def test_fit_under_a_mirrored_strategy():
     )
     # 2 epochs x 2 batches x 2 critic steps.
     assert "replicas 2 steps 8" in output
+
+
+def test_an_uncompiled_gan_saves_and_loads(tmp_path):
+    gan = tiny_gan(seed=4)
+    path = tmp_path / "untrained.keras"
+    gan.save(path)
+    restored = keras.saving.load_model(path)
+    l_norm = tf.random.uniform([1, SIZE, SIZE, 1], -1, 1, seed=2)
+    np.testing.assert_allclose(restored.sample(l_norm, 2, seed=1), gan.sample(l_norm, 2, seed=1))

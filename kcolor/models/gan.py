@@ -23,6 +23,21 @@ _LOSSES = ("wasserstein", "cross_entropy")
 _NORMALIZATIONS = ("batch", "layer", "none")
 
 
+def draw_noise(l_norm, channels, seed):
+    """The GAN's noise for ``l_norm``'s images: float32 (B, H, W, channels).
+
+    One value per channel and image, uniform in [-1, 1], spread over the image plane.
+
+    Args:
+        l_norm: float32 (B, H, W, 1).
+        channels: noise channels of the generator.
+        seed: an int for a repeatable draw, a ``keras.random.SeedGenerator``, or None.
+    """
+    shape = ops.shape(l_norm)
+    draw = keras.random.uniform((shape[0], 1, 1, channels), minval=-1.0, maxval=1.0, seed=seed)
+    return ops.broadcast_to(draw, (shape[0], shape[1], shape[2], channels))
+
+
 def _conv_initializer():
     # The reference initialises every convolution from a truncated normal, std 0.02.
     return keras.initializers.TruncatedNormal(stddev=0.02)
@@ -261,6 +276,8 @@ class DiverseColorGAN(keras.Model):
         self.distance_tracker = keras.metrics.Mean(name="critic_gap")
         self.penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
         self.ab_error_tracker = keras.metrics.Mean(name="ab_mae")
+        # Generator and critic are functional models, built at construction.
+        self.built = True
 
     @property
     def metrics(self):
@@ -280,15 +297,11 @@ class DiverseColorGAN(keras.Model):
             l_norm: float32 (B, H, W, 1).
             seed: an int for a repeatable draw; None draws from the model's stream.
         """
-        shape = ops.shape(l_norm)
-        channels = self.generator.noise_channels
-        draw = keras.random.uniform(
-            (shape[0], 1, 1, channels),
-            minval=-1.0,
-            maxval=1.0,
-            seed=self.seed_generator if seed is None else seed,
+        return draw_noise(
+            l_norm,
+            self.generator.noise_channels,
+            self.seed_generator if seed is None else seed,
         )
-        return ops.broadcast_to(draw, (shape[0], shape[1], shape[2], channels))
 
     def call(self, l_norm, training=False):
         return self.generator([l_norm, self.noise(l_norm)], training=training)
@@ -368,6 +381,8 @@ class DiverseColorGAN(keras.Model):
         self.critic_optimizer.build(self.critic.trainable_variables)
 
     def get_compile_config(self):
+        if not self.compiled:
+            return None
         return {
             "generator_optimizer": keras.saving.serialize_keras_object(self.generator_optimizer),
             "critic_optimizer": keras.saving.serialize_keras_object(self.critic_optimizer),
@@ -383,10 +398,6 @@ class DiverseColorGAN(keras.Model):
         for key in ("generator_optimizer", "critic_optimizer"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
-
-    def build(self, input_shape=None):
-        # Generator and critic are functional models, built at construction.
-        self.built = True
 
     # --- losses -------------------------------------------------------------------
 
