@@ -101,3 +101,28 @@ def run_with_two_cpu_replicas(body):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+@pytest.fixture(scope="session")
+def tiny_model_files(tmp_path_factory):
+    """Small untrained models saved as .keras files: {"gan", "generator", "hypercolumn"}."""
+    from kcolor.models import (
+        ColorCritic,
+        DiverseColorGAN,
+        DiverseColorGenerator,
+        HypercolumnColorizer,
+    )
+
+    folder = tmp_path_factory.mktemp("models")
+    generator = DiverseColorGenerator(
+        filters=[8, 6], kernel_sizes=[3, 3, 3], noise_channels=2, noise_layers=2
+    )
+    critic = ColorCritic(image_size=16, filters=[4], kernel_size=3, dense_units=4)
+    hypercolumn = HypercolumnColorizer(
+        trunk_weights=None, taps=["block1_conv2", "block2_conv2"], head_units=8, bins=8, seed=0
+    )
+    paths = {name: str(folder / f"{name}.keras") for name in ("gan", "generator", "hypercolumn")}
+    DiverseColorGAN(generator, critic, seed=0).save(paths["gan"])
+    generator.save(paths["generator"])
+    hypercolumn.save(paths["hypercolumn"])
+    return paths

@@ -1,0 +1,177 @@
+"""``kcolor colorize`` and ``kcolor evaluate`` end to end, as a user runs them."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import colour_photo, encode
+from PIL import Image
+
+
+def kcolor(*arguments):
+    return subprocess.run(
+        [sys.executable, "-m", "kcolor.cli", *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def hostile_folder(tmp_path):
+    """Readable photos with awkward names and formats, plus broken files."""
+    folder = tmp_path / "in put"
+    (folder / "nested ü").mkdir(parents=True)
+    sizes = {}
+
+    def add(name, data, size=None):
+        (folder / name).write_bytes(data)
+        if size:
+            sizes[name] = size
+
+    add("space name.jpg", encode(colour_photo(30, 41, 1), "JPEG"), (41, 30))
+    add('it\'s "quoted".png', encode(colour_photo(17, 23, 2), "PNG"), (23, 17))
+    add("nested ü/ünïcödé 写真.png", encode(colour_photo(25, 19, 3), "PNG"), (19, 25))
+    cmyk = io.BytesIO()
+    Image.fromarray(colour_photo(22, 28, 4)).convert("CMYK").save(cmyk, "JPEG")
+    add("cmyk.jpg", cmyk.getvalue(), (28, 22))
+    gray16 = io.BytesIO()
+    Image.fromarray((np.arange(20 * 26).reshape(20, 26) * 100).astype(np.uint16)).save(
+        gray16, "PNG"
+    )
+    add("gray16.png", gray16.getvalue(), (26, 20))
+    rgba = np.concatenate([colour_photo(16, 16, 5), np.full((16, 16, 1), 99, np.uint8)], -1)
+    add("rgba.png", encode(rgba, "PNG"), (16, 16))
+    add("one pixel.png", encode(np.full((1, 1, 3), 128, np.uint8), "PNG"), (1, 1))
+    add("large.jpg", encode(colour_photo(1500, 2000, 6), "JPEG"), (2000, 1500))
+    jpeg = encode(colour_photo(30, 30, 7), "JPEG")
+    add("zero bytes.jpg", b"")
+    add("truncated.jpg", jpeg[: len(jpeg) // 2])
+    add("text.jpg", b"a text file, not a photo\n")
+    return folder, sizes
+
+
+def test_colorize_a_hostile_folder(hostile_folder, tiny_model_files, tmp_path):
+    folder, sizes = hostile_folder
+    out = tmp_path / "out"
+    result = kcolor(
+        "colorize",
+        folder,
+        "-o",
+        out,
+        "--model",
+        tiny_model_files["gan"],
+        "--size",
+        "32",
+        "--batch-size",
+        "3",
+        "--quiet",
+    )
+    assert result.returncode == 1, result.stderr
+    for name in ("zero bytes.jpg", "truncated.jpg", "text.jpg"):
+        assert f"{folder / name}: " in result.stderr
+    assert "empty file" in result.stderr and "truncated or corrupt JPEG" in result.stderr
+    assert f"wrote {len(sizes)} file(s)" in result.stdout
+    for name, size in sizes.items():
+        written = out / (os.path.splitext(name)[0] + ".png")
+        with Image.open(written) as image:
+            assert image.size == size and image.mode == "RGB", name
+    leftovers = [name for _, _, files in os.walk(out) for name in files if "partial" in name]
+    assert leftovers == []
+
+
+def test_existing_outputs_need_force(tiny_model_files, tmp_path):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(encode(colour_photo(20, 20, 8), "PNG"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "photo.png").write_bytes(b"keep me")
+    model = tiny_model_files["hypercolumn"]
+    kept = kcolor("colorize", photo, "-o", out, "--model", model, "--size", "32")
+    assert kept.returncode == 0 and "exists (pass --force" in kept.stderr
+    assert (out / "photo.png").read_bytes() == b"keep me"
+    forced = kcolor(
+        "colorize", photo, "-o", out, "--model", model, "--size", "32", "--force", "--format", "jpg"
+    )
+    assert forced.returncode == 0, forced.stderr
+    with Image.open(out / "photo.jpg") as image:
+        assert image.size == (20, 20)
+    replaced = kcolor("colorize", photo, "-o", out, "--model", model, "--size", "32", "--force")
+    assert replaced.returncode == 0
+    with Image.open(out / "photo.png") as image:
+        assert image.size == (20, 20)
+
+
+def test_samples_globs_and_errors(tiny_model_files, tmp_path):
+    for index in range(2):
+        (tmp_path / f"p{index}.jpg").write_bytes(encode(colour_photo(18, 24, index), "JPEG"))
+    out = tmp_path / "out"
+    result = kcolor(
+        "colorize",
+        tmp_path / "p*.jpg",
+        tmp_path / "absent.png",
+        "-o",
+        out,
+        "--model",
+        tiny_model_files["generator"],
+        "--samples",
+        "3",
+        "--seed",
+        "1",
+        "--size",
+        "16",
+        "--quiet",
+    )
+    assert result.returncode == 1
+    assert "absent.png" in result.stderr and "does not exist" in result.stderr
+    names = sorted(os.listdir(out))
+    assert names == [f"p{i}_sample{k}.png" for i in range(2) for k in (1, 2, 3)]
+
+    no_model = kcolor("colorize", tmp_path / "p0.jpg", "-o", out)
+    assert no_model.returncode == 1
+    assert "No trained weights are bundled" in no_model.stderr and "--model" in no_model.stderr
+    one_colouring = kcolor(
+        "colorize",
+        tmp_path / "p0.jpg",
+        "-o",
+        out,
+        "--model",
+        tiny_model_files["hypercolumn"],
+        "--samples",
+        "2",
+    )
+    assert one_colouring.returncode == 1 and "needs a GAN" in one_colouring.stderr
+
+
+def test_evaluate_writes_json_and_a_contact_sheet(tiny_model_files, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(3):
+        (photos / f"{index}.png").write_bytes(encode(colour_photo(24, 32, index), "PNG"))
+    report_path, sheet = tmp_path / "report.json", tmp_path / "sheet.png"
+    result = kcolor(
+        "evaluate",
+        photos,
+        "--model",
+        tiny_model_files["gan"],
+        "--size",
+        "16",
+        "--json",
+        report_path,
+        "--sheet",
+        sheet,
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no colour" in result.stdout
+    report = json.loads(report_path.read_text())
+    assert report["images"] == 3 and len(report["per_image"]) == 3
+    for kind in ("model", "no_colour"):
+        assert set(report[kind]) == {"psnr", "ssim", "auc", "colourfulness"}
+    assert report["no_colour"]["colourfulness"] < 1.0 < report["photo_colourfulness"]
+    with Image.open(sheet) as image:
+        assert image.size[1] == 3 * 160 and image.size[0] > 3 * 160

@@ -1,0 +1,88 @@
+import io
+
+import numpy as np
+import pytest
+from conftest import colour_photo
+from PIL import Image, ImageOps
+
+import kcolor
+from kcolor import color, inference
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_like_pil(tmp_path, orientation):
+    photo = Image.fromarray(colour_photo(20, 30, seed=orientation))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "oriented.png"
+    photo.save(path, exif=exif)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+    np.testing.assert_array_equal(inference.read_image(path), expected)
+
+
+def test_reads_every_kind_of_input(tmp_path):
+    photo = colour_photo(12, 9, seed=1)
+    cmyk = io.BytesIO()
+    Image.fromarray(photo).convert("CMYK").save(cmyk, "JPEG")
+    (tmp_path / "cmyk.jpg").write_bytes(cmyk.getvalue())
+    assert inference.read_image(tmp_path / "cmyk.jpg").shape == (12, 9, 3)
+    gray16 = Image.fromarray((np.arange(12 * 9).reshape(12, 9) * 600).astype(np.uint16))
+    gray16.save(tmp_path / "gray16.png")
+    read = inference.read_image(tmp_path / "gray16.png")
+    np.testing.assert_allclose(read[..., 0], np.asarray(gray16) / 257, atol=0.51)
+    assert inference.read_image(Image.fromarray(photo).convert("P")).shape == (12, 9, 3)
+    assert inference.read_image(photo[..., 0]).shape == (12, 9, 3)
+    np.testing.assert_array_equal(inference.read_image(photo / 255.0), photo)
+    rgba = np.concatenate([photo, np.full((12, 9, 1), 9, np.uint8)], -1)
+    np.testing.assert_array_equal(inference.read_image(rgba), photo)
+    with pytest.raises(inference.ImageReadError, match="not an image"):
+        inference.read_image(np.zeros((4, 4, 2)))
+    (tmp_path / "notes.jpg").write_text("not pixels")
+    with pytest.raises(inference.ImageReadError, match="notes.jpg: not a JPEG"):
+        inference.read_image(tmp_path / "notes.jpg")
+    with pytest.raises(inference.ImageReadError, match="missing.png: cannot be read"):
+        inference.read_image(tmp_path / "missing.png")
+
+
+def test_processing_shape_keeps_aspect_and_the_models_multiple():
+    assert inference.processing_shape(4000, 6000, 256, 16) == (256, 384)
+    assert inference.processing_shape(321, 481, 256, 1) == (256, 384)
+    assert inference.processing_shape(1, 1, 256, 16) == (256, 256)
+    assert inference.processing_shape(100, 1000, 64, 16) == (64, 640)
+
+
+def test_compose_keeps_the_full_resolution_lightness():
+    photo = colour_photo(37, 1200, seed=2)
+    photo[::2, ::3] = 255 - photo[::2, ::3]  # fine detail the processing size cannot hold
+    ab_norm = np.full((4, 100, 2), 4.0 / color.AB_SCALE, np.float32)
+    result = inference.compose(photo, ab_norm)
+    assert result.shape == photo.shape
+    lightness = color.rgb_to_lab(photo).numpy()[..., 0]
+    result_lab = color.rgb_to_lab(result).numpy()
+    assert np.abs(result_lab[..., 0] - lightness).mean() < 0.5
+    np.testing.assert_allclose(np.median(result_lab[..., 1:], axis=(0, 1)), [4.0, 4.0], atol=1.0)
+
+
+@pytest.mark.parametrize("name", ["gan", "generator", "hypercolumn"])
+def test_colorize_returns_the_input_size_for_every_model(tiny_model_files, name):
+    photo = Image.fromarray(colour_photo(45, 70, seed=3))
+    result = kcolor.colorize(photo, tiny_model_files[name], size=32, seed=1)
+    assert isinstance(result, Image.Image) and result.size == photo.size and result.mode == "RGB"
+
+
+def test_gan_gives_several_different_samples(tiny_model_files):
+    photo = colour_photo(30, 40, seed=4)
+    first, second = kcolor.colorize(photo, tiny_model_files["gan"], size=32, samples=2, seed=5)
+    assert first.size == second.size == (40, 30)
+    assert np.abs(np.asarray(first, float) - np.asarray(second, float)).mean() > 0
+    again = kcolor.colorize(photo, tiny_model_files["gan"], size=32, samples=2, seed=5)
+    np.testing.assert_array_equal(np.asarray(again[0]), np.asarray(first))
+
+
+def test_clear_errors_for_missing_weights_and_unsupported_requests(tiny_model_files):
+    with pytest.raises(FileNotFoundError, match="No trained weights are bundled"):
+        kcolor.load_model()
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        kcolor.load_model("nowhere.keras")
+    with pytest.raises(ValueError, match="needs the GAN"):
+        kcolor.colorize(colour_photo(8, 8, 0), tiny_model_files["hypercolumn"], samples=2)

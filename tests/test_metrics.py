@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from kcolor import color, metrics
+
+
+def test_psnr_matches_a_hand_computed_value():
+    reference = np.zeros((4, 4, 3), np.uint8)
+    result = reference.copy()
+    result[0, 0, 0] = 10  # one channel of one pixel off by 10 levels
+    mse = 100 / 48
+    assert float(metrics.psnr(result, reference)) == pytest.approx(
+        10 * np.log10(255**2 / mse), abs=1e-3
+    )
+    # float input in [0, 1] is read as the 8-bit levels it would be stored as
+    assert float(metrics.psnr(result / 255.0, reference / 255.0)) == pytest.approx(
+        float(metrics.psnr(result, reference)), abs=1e-3
+    )
+
+
+def test_ssim_is_one_for_identical_images_and_lower_otherwise():
+    rng = np.random.default_rng(0)
+    image = (rng.uniform(size=(32, 32, 3)) * 255).astype(np.uint8)
+    assert float(metrics.ssim(image, image)) == pytest.approx(1.0, abs=1e-6)
+    assert float(metrics.ssim(255 - image, image)) < 0.5
+    tiny = image[:5, :7]
+    assert float(metrics.ssim(tiny, tiny)) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_auc_of_the_ab_error_cdf():
+    gray = np.full((2, 2, 3), 0.5, np.float32)
+    assert float(metrics.ab_error_auc(gray, gray)) == pytest.approx(1.0, abs=1e-6)
+    # Every pixel off by the same ab distance d: the CDF steps from 0 to 1 at d, so the
+    # area is (150 - d) / 150 up to the threshold grid's resolution of 1 unit.
+    coloured = color.lab_to_rgb(np.array([[[53.4, 30.0, 0.0]]], np.float32)).numpy()
+    neutral = color.lab_to_rgb(np.array([[[53.4, 0.0, 0.0]]], np.float32)).numpy()
+    distance = float(
+        np.hypot(
+            *np.diff(color.rgb_to_lab(np.concatenate([neutral, coloured]))[..., 1:], axis=0)[0, 0]
+        )
+    )
+    expected = (150 - distance) / 150
+    assert float(metrics.ab_error_auc(coloured, neutral)) == pytest.approx(expected, abs=1 / 150)
+
+
+def test_colourfulness_matches_hasler_suesstrunk_by_hand():
+    image = np.zeros((1, 2, 3), np.uint8)
+    image[0, 0] = [255, 0, 0]
+    image[0, 1] = [0, 0, 255]
+    # rg = [255, 0], yb = [127.5, -255]: std 127.5 and 191.25, means 127.5 and -63.75.
+    expected = np.sqrt(127.5**2 + 191.25**2) + 0.3 * np.sqrt(127.5**2 + 63.75**2)
+    assert float(metrics.colourfulness(image)) == pytest.approx(expected, rel=1e-5)
+    assert float(metrics.colourfulness(np.full((3, 3, 3), 77, np.uint8))) == 0.0
