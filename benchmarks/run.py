@@ -3,10 +3,11 @@
 Usage:
     python -m benchmarks.run [NAME ...] [--json FILE] [--data DIR] [--quick]
 
-Names: color, pipeline, gan-train, gan-generator, hc-train, hc-head, hc-inference
-(default: all). Prints a table and optionally writes JSON. The ratio column is kcolor's
-speed over the baseline's: a speed-up, or for rows measured against the convolution peak
-(gan-train, gan-generator, hc-inference) the fraction of that peak reached.
+Names: color, pipeline, gan-train, gan-generator, hc-train, hc-head, hc-inference,
+colorize, colorize-memory (default: all). Prints a table and optionally writes JSON.
+The ratio column is kcolor's speed over the baseline's: a speed-up, or for rows measured
+against the convolution peak (gan-train, gan-generator, hc-inference) the fraction of
+that peak reached; for colorize-memory, the photo's memory in float32 planes of its size.
 """
 
 import argparse
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.colorize import bench_colorize, bench_peak_memory
 from benchmarks.gan import bench_gan_generator, bench_gan_training
 from benchmarks.hypercolumn import (
     bench_hypercolumn_head,
@@ -187,6 +189,8 @@ BENCHMARKS = {
     "hc-train": bench_hypercolumn_training,
     "hc-head": bench_hypercolumn_head,
     "hc-inference": bench_hypercolumn_inference,
+    "colorize": bench_colorize,
+    "colorize-memory": bench_peak_memory,
 }
 
 

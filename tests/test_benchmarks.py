@@ -22,6 +22,8 @@ def test_benchmarks_run_and_write_json(tmp_path, capsys):
         "hc-head",
         "hc-inference",
         "hc-bfloat16",
+        "colorize",
+        "colorize-memory",
     ]
     for row in report["results"]:
         assert row["ratio"] > 0
