@@ -75,17 +75,20 @@ def mean_chroma(ab):
     return tf.reduce_mean(tf.sqrt(tf.reduce_sum(ab * ab, axis=-1)), axis=[-2, -1])
 
 
-def _resize(rgb, size):
-    """Resize to ``size``: area averaging when shrinking (no aliasing, and cheaper than
-    antialiased bilinear), bilinear when enlarging (area would give blocks)."""
-    shape = tf.shape(rgb)[:2]
+def resize_image(rgb, size):
+    """Resize an image (H, W, C) or batch (B, H, W, C) to ``size`` (height, width).
+
+    Area averaging when shrinking on both axes (no aliasing, and cheaper than
+    antialiased bilinear), bilinear otherwise (area would give blocks). Training and
+    ``kcolor colorize`` both resize with this.
+    """
+    shape = tf.shape(rgb)[-3:-1]
     shrinking = tf.reduce_all(shape >= size)
     resized = tf.cond(
         shrinking,
         lambda: tf.image.resize(rgb, size, method="area"),
         lambda: tf.image.resize(rgb, size, method="bilinear"),
     )
-    resized.set_shape([None, None, 3])
     return resized
 
 
@@ -126,11 +129,11 @@ def _crop(encoded, seed, settings: _Settings):
         crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         window = decoding.decode_image_window(encoded, _random_window(crop_seed, settings))
         rgb = tf.image.stateless_random_flip_left_right(
-            _resize(window, settings.image_size), flip_seed
+            resize_image(window, settings.image_size), flip_seed
         )
     else:
         window = decoding.decode_image_window(encoded, _centre_window(settings))
-        rgb = _resize(window, settings.image_size)
+        rgb = resize_image(window, settings.image_size)
     return tf.ensure_shape(rgb, [*settings.image_size, 3])
 
 

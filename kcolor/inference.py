@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from kcolor import color, decoding
+from kcolor import color, data, decoding
 from kcolor.models import DiverseColorGAN, DiverseColorGenerator, HypercolumnColorizer
 from kcolor.models.gan import draw_noise
 
@@ -117,13 +117,6 @@ def processing_shape(height: int, width: int, size: int, multiple: int) -> tuple
     return side(height), side(width)
 
 
-def _resize(image, shape):
-    """Area averaging when shrinking on both axes (no aliasing), bilinear otherwise."""
-    current = image.shape[-3:-1]
-    method = "area" if current[0] >= shape[0] and current[1] >= shape[1] else "bilinear"
-    return tf.image.resize(image, shape, method=method)
-
-
 class Colorizer:
     """A loaded model with its calling convention, for :func:`colorize_rgb`.
 
@@ -171,7 +164,7 @@ class Colorizer:
         """uint8 RGB (H, W, 3) -> ``l_norm`` (1, h, w, 1) at the processing size."""
         height, width = rgb.shape[:2]
         shape = processing_shape(height, width, self.size, self.multiple)
-        small = _resize(tf.convert_to_tensor(rgb[None]), shape) / 255.0
+        small = data.resize_image(tf.cast(rgb[None], tf.float32) / 255.0, shape)
         l_norm, _ = color.rgb_to_model_lab(tf.clip_by_value(small, 0.0, 1.0))
         return l_norm
 
