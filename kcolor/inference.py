@@ -164,7 +164,8 @@ class Colorizer:
         """uint8 RGB (H, W, 3) -> ``l_norm`` (1, h, w, 1) at the processing size."""
         height, width = rgb.shape[:2]
         shape = processing_shape(height, width, self.size, self.multiple)
-        small = data.resize_image(tf.cast(rgb[None], tf.float32) / 255.0, shape)
+        # Resized as uint8 (tf.image.resize returns float32): no full-size float copy.
+        small = data.resize_image(tf.convert_to_tensor(rgb[None]), shape) / 255.0
         l_norm, _ = color.rgb_to_model_lab(tf.clip_by_value(small, 0.0, 1.0))
         return l_norm
 
