@@ -1,4 +1,4 @@
-"""The one colorize path, used by ``kcolor.colorize``, the ``kcolor`` command and export.
+"""The one colorize path, used by ``kcolor.colorize`` and the ``kcolor`` command.
 
 A photo is colorized in three steps, each with the same TensorFlow ops as training:
 
@@ -9,8 +9,9 @@ A photo is colorized in three steps, each with the same TensorFlow ops as traini
 
 The output has exactly the input's width and height and keeps its detail: only colour
 comes from the processing size. Step 3 runs in strips of rows, so a large photo needs
-its 8-bit input and output, one float plane of L and two of ab at full size, plus the
-processing-size tensors.
+its 8-bit input and output, two float planes of ab at full size, the float working copy
+of TensorFlow's area resize in step 1, and per strip a few float temporaries
+(docs/results.md has the measured peak for a 24-megapixel photo).
 """
 
 import io
