@@ -242,3 +242,35 @@ def test_mixed_bfloat16_inference_stays_close_to_float32():
     assert ab_norm.dtype == np.float32
     # bfloat16 keeps 8 bits of mantissa: a few Lab units at worst, far less on average.
     assert np.abs(ab_norm - reference).mean() * color.AB_SCALE < 1.0
+
+
+def test_fc6_fc7_are_vgg16s_dense_layers_as_convolutions():
+    keras.utils.set_random_seed(0)
+    full = keras.applications.VGG16(include_top=True, weights=None)
+    trunk = hc.build_vgg16_trunk(None, ["block5_conv3", "fc6", "fc7"])
+    hc.load_fc_as_convolutions(full, trunk)
+    pool5 = tf.random.uniform([1, 7, 7, 512])
+    dense = full.get_layer("fc1")(tf.reshape(pool5, [1, -1]))
+    # At the centre of a 7x7 map the 7x7 "same" window covers the map exactly.
+    conv = trunk.get_layer("fc6")(pool5)[:, 3, 3]
+    np.testing.assert_allclose(conv, dense, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        trunk.get_layer("fc7")(conv[:, None, None])[:, 0, 0],
+        full.get_layer("fc2")(dense),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    with pytest.raises(ValueError, match="no fc6/fc7 weights"):
+        hc.build_vgg16_trunk("hed", ["fc7"])
+
+
+def test_fc_taps_join_the_hypercolumn_at_stride_32():
+    model = tiny_model(taps=["block2_conv2", "fc7"], head_units=8)
+    assert model.strides == [2, 32]
+    l_norm = tf.random.uniform([1, 64, 64, 1], -1, 1, seed=6)
+    features = model.features(l_norm)
+    assert features[1].shape == (1, 2, 2, 4096)
+    factored = model.dense_logits(features, (16, 16))
+    naive = model.dense_logits_concatenated(features, (16, 16))
+    np.testing.assert_allclose(factored[0], naive[0], atol=1e-4)
+    assert model(l_norm).shape == (1, 64, 64, 2)

