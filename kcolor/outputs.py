@@ -31,6 +31,9 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
     """
     jobs, problems, claimed = [], [], {}
     extension = "." + fmt
+    # Outputs written into a folder being read (``-o photos/coloured``) must not become
+    # inputs of the next run.
+    output_root = os.path.realpath(output_dir) + os.sep
     for given in inputs:
         try:
             resolved = sources.resolve_source(given)
@@ -39,6 +42,8 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
             continue
         root = os.fspath(given) if os.path.isdir(given) else None
         for path in resolved.images:
+            if os.path.realpath(path).startswith(output_root):
+                continue
             relative = os.path.relpath(path, root) if root else os.path.basename(path)
             stem = os.path.join(os.fspath(output_dir), os.path.splitext(relative)[0])
             names = (

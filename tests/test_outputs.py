@@ -1,0 +1,42 @@
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kcolor import outputs
+
+
+def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch):
+    target = tmp_path / "out.png"
+
+    def interrupted_save(self, handle, *args, **kwargs):
+        handle.write(b"\x89PNG half of it")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        outputs.save_image(np.zeros((4, 4, 3), np.uint8), str(target))
+    assert os.listdir(tmp_path) == []
+
+
+def test_outputs_inside_an_input_folder_are_not_inputs(tmp_path):
+    photos = tmp_path / "photos"
+    (photos / "coloured").mkdir(parents=True)
+    for name in ("a.png", "coloured/a.png"):
+        Image.new("RGB", (2, 2)).save(photos / name)
+    jobs, problems = outputs.plan_jobs([photos], photos / "coloured")
+    assert [job.source for job in jobs] == [str(photos / "a.png")]
+    assert jobs[0].outputs == (str(photos / "coloured" / "a.png"),)
+    assert problems == []
+
+
+def test_names_clash_is_a_problem_not_an_overwrite(tmp_path):
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        Image.new("RGB", (2, 2)).save(tmp_path / folder / "same.png")
+    jobs, problems = outputs.plan_jobs(
+        [tmp_path / "x" / "same.png", tmp_path / "y" / "same.png"], tmp_path / "out"
+    )
+    assert len(jobs) == 1 and len(problems) == 1
+    assert "already" in problems[0][1]
