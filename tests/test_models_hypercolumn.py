@@ -156,6 +156,20 @@ def test_round_trips_through_a_keras_file(tmp_path):
     np.testing.assert_allclose(restored(l_norm), model(l_norm), atol=1e-6)
 
 
+def test_a_trained_model_reloads_compiled_with_its_optimizer_state(tmp_path):
+    model = tiny_model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(synthetic_batches(count=2), epochs=1, verbose=0)
+    path = tmp_path / "trained.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert restored.compiled and isinstance(restored.optimizer, keras.optimizers.Adam)
+    assert int(restored.optimizer.iterations.numpy()) == 2
+    for saved, loaded in zip(model.optimizer.variables, restored.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
+    restored.fit(synthetic_batches(count=1), epochs=1, verbose=0)
+
+
 def test_weights_file_and_imagenet_options_reach_keras(tmp_path, monkeypatch):
     trunk = keras.applications.VGG16(include_top=False, weights=None)
     path = str(tmp_path / "vgg16_notop.weights.h5")

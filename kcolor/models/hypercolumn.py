@@ -532,6 +532,13 @@ class HypercolumnColorizer(keras.Model):
 
     # --- serialization ----------------------------------------------------------------
 
+    def compile_from_config(self, config):
+        # Keras skips compiling models whose compile() is overridden; this one only adds
+        # a default optimizer, so the stored arguments apply as they are. Building the
+        # optimizer lets the saved optimizer state load into it.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        self.optimizer.build(self.trainable_variables)
+
     def get_config(self):
         return {
             "name": self.name,
