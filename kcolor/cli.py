@@ -112,15 +112,15 @@ def _colorize(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from kcolor import evaluation, sources
+    from kcolor import evaluation, outputs, sources
 
     colorizer = _colorizer(args)
     paths = [path for source in sources.resolve_sources(args.inputs) for path in source.images]
     report, rows = evaluation.evaluate_files(paths, colorizer, args.seed, not args.quiet)
     print(evaluation.format_report(report))
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(report, handle, indent=2)
+        text = json.dumps(report, indent=2).encode()
+        outputs.write_atomically(args.json, lambda handle: handle.write(text))
     if args.sheet and rows:
         evaluation.contact_sheet(rows, args.sheet)
     return 1 if report["failed"] else 0

@@ -59,9 +59,9 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
     return jobs, problems
 
 
-def save_image(rgb: np.ndarray, path: str, fmt: str = "png") -> None:
-    """Write uint8 RGB to ``path`` atomically: a temporary file in the same folder,
-    renamed into place when complete, so no partial file is ever left at ``path``."""
+def write_atomically(path: str, write) -> None:
+    """Call ``write(binary_file)`` on a temporary file in ``path``'s folder and rename it
+    to ``path`` when complete, so no partial file is ever left at ``path``."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(
@@ -69,11 +69,18 @@ def save_image(rgb: np.ndarray, path: str, fmt: str = "png") -> None:
     )
     try:
         with handle:
-            options = {"quality": 95} if fmt == "jpg" else {}
-            Image.fromarray(rgb).save(handle, FORMATS[fmt], **options)
+            write(handle)
         os.replace(handle.name, path)
     except BaseException:
         # Also on Ctrl-C: the half-written temporary goes, the target is untouched.
         if os.path.exists(handle.name):
             os.remove(handle.name)
         raise
+
+
+def save_image(rgb: np.ndarray, path: str, fmt: str = "png") -> None:
+    """Write uint8 RGB to ``path`` as ``fmt`` ("png" or "jpg"), atomically."""
+    options = {"quality": 95} if fmt == "jpg" else {}
+    write_atomically(
+        path, lambda handle: Image.fromarray(rgb).save(handle, FORMATS[fmt], **options)
+    )
