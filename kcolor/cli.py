@@ -1,6 +1,7 @@
 """The ``kcolor`` console command."""
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -60,7 +61,46 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sheet", help="write a gray | result | original contact sheet PNG")
     evaluate.add_argument("--seed", type=int, default=0, help="GAN noise seed")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    _add_train_parser(commands)
     return parser
+
+
+def _add_train_parser(commands) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a model into a run directory (resumes when started again)",
+        description="Train the hypercolumn model (Larsson et al.) or the diverse GAN (Cao et "
+        "al.) with model.fit. Settings come from the model's defaults, then --config, then "
+        "the flags and --set overrides; the resolved settings are written to "
+        "RUN_DIR/config.yaml. TensorBoard logs, checkpoints, a per-epoch backup and the "
+        "final model.keras all go under RUN_DIR. Starting the same command again after an "
+        "interruption continues from the last finished epoch.",
+    )
+    train.add_argument("model", choices=("hypercolumn", "gan"))
+    train.add_argument("--data", nargs="+", help="training folders, globs or TFRecord shards")
+    train.add_argument("--val", nargs="+", help="validation folders, globs or shards")
+    train.add_argument("--run-dir", required=True, help="folder for everything the run makes")
+    train.add_argument("--config", help="a YAML or JSON file of settings")
+    for flag, kind in (
+        ("--image-size", int),
+        ("--batch-size", int),
+        ("--epochs", int),
+        ("--steps-per-epoch", int),
+        ("--learning-rate", float),
+        ("--seed", int),
+    ):
+        train.add_argument(flag, type=kind)
+    train.add_argument("--mixed-precision", choices=("float32", "mixed_bfloat16"))
+    train.add_argument("--strategy", choices=("default", "mirrored", "multi-worker"))
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other setting, e.g. --set schedule=cosine --set model_args.frozen_blocks=2",
+    )
 
 
 def _add_model_arguments(command: argparse.ArgumentParser) -> None:
@@ -110,8 +150,6 @@ def _colorize(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import json
-
     from kcolor import evaluation, outputs, sources
 
     colorizer = _colorizer(args)
@@ -124,6 +162,41 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.sheet and rows:
         evaluation.contact_sheet(rows, args.sheet)
     return 1 if report["failed"] else 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from kcolor import config as run_config
+
+    config = run_config.load_config(args.config) if args.config else run_config.RunConfig()
+    overrides = [f"model={args.model}"]
+    for name in (
+        "data",
+        "val",
+        "image_size",
+        "batch_size",
+        "epochs",
+        "steps_per_epoch",
+        "learning_rate",
+        "seed",
+        "mixed_precision",
+        "strategy",
+    ):
+        value = getattr(args, name)
+        if value is not None:
+            overrides.append(f"{name}={json.dumps(value)}")
+    config = run_config.with_overrides(config, overrides + args.overrides).resolved()
+    # Nothing else may touch TensorFlow first: multi-worker collectives are set up here.
+    from kcolor import training
+
+    strategy = training.make_strategy(config.strategy)
+    result = training.train(config, args.run_dir, strategy, verbose=1 if sys.stdout.isatty() else 2)
+    if result.initial_epoch >= result.epochs:
+        print(f"{args.run_dir}: already trained for {result.epochs} epochs; nothing to do")
+    elif result.model_path is not None:
+        print(
+            f"trained epochs {result.initial_epoch + 1}-{result.epochs}; model: {result.model_path}"
+        )
+    return 0
 
 
 def _make_tfrecords(args: argparse.Namespace) -> int:
@@ -152,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "make-tfrecords": _make_tfrecords,
         "colorize": _colorize,
         "evaluate": _evaluate,
+        "train": _train,
     }
     try:
         return handlers[args.command](args)

@@ -120,7 +120,8 @@ class DiverseColorGenerator(keras.Model):
                 name="output_conv" if is_output else f"block{index + 1}_conv",
             )(x)
             if is_output:
-                x = keras.layers.Activation("tanh", name="ab_norm")(x)
+                # float32 under mixed precision too: losses compare it with the photo's ab.
+                x = keras.layers.Activation("tanh", name="ab_norm", dtype="float32")(x)
             else:
                 x = keras.layers.BatchNormalization(
                     momentum=batch_norm_momentum, epsilon=1e-5, name=f"block{index + 1}_bn"
@@ -216,7 +217,7 @@ class ColorCritic(keras.Model):
             x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"block{index + 1}_lrelu")(x)
         x = keras.layers.Flatten(name="flatten")(x)
         x = keras.layers.Dense(dense_units, name="dense")(x)
-        score = keras.layers.Dense(1, name="score")(x)
+        score = keras.layers.Dense(1, name="score", dtype="float32")(x)
         super().__init__(inputs=[l_input, ab_input], outputs=score, **kwargs)
 
         # === Config ===
@@ -353,7 +354,6 @@ class DiverseColorGAN(keras.Model):
             l1_weight: weight of an L1 term pulling the colours towards the photo's (0,
                 as the paper, which is purely adversarial).
         """
-        super().compile(**kwargs)
         if loss not in _LOSSES:
             raise ValueError(f"loss must be one of {_LOSSES}. Received: loss={loss!r}")
         if critic_steps < 1:
@@ -371,6 +371,9 @@ class DiverseColorGAN(keras.Model):
             )
         self.generator_optimizer = generator_optimizer or keras.optimizers.RMSprop(1e-4, rho=0.9)
         self.critic_optimizer = critic_optimizer or keras.optimizers.RMSprop(2e-4, rho=0.9)
+        # The generator's optimizer is also the model's, so what Keras reads from
+        # model.optimizer (TensorBoard's learning rate and steps/s) describes the run.
+        super().compile(optimizer=self.generator_optimizer, **kwargs)
         self.loss_kind = loss
         self.critic_steps = int(critic_steps)
         self.clip_value = clip_value

@@ -1,0 +1,150 @@
+"""Keras callbacks for watching colorization runs in TensorBoard.
+
+Both callbacks add their figures to the epoch ``logs``; put them before
+``keras.callbacks.TensorBoard`` and ``CSVLogger`` in the callback list so those write them
+too (``val_*`` names land in TensorBoard's validation run, the rest in its train run).
+"""
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kcolor import color, metrics
+
+
+def _is_gan(model) -> bool:
+    return hasattr(model, "sample") and hasattr(model, "critic")
+
+
+class ColorizationPreview(keras.callbacks.Callback):
+    """Each epoch, colorize a fixed validation batch: an image grid and quality scalars.
+
+    The grid has one row per image: gray | prediction(s) | truth, as RGB in [0, 1]
+    (a GAN shows ``samples`` noise draws side by side, with the same seeds every epoch so
+    epochs compare). Adds to the epoch logs, computed on the same batch:
+    ``val_psnr`` (dB, 8-bit RGB, first sample), ``val_colourfulness`` (Hasler and
+    Suesstrunk, mean over samples; the photos' own value is logged once as
+    ``val_colourfulness_truth``) and, for a GAN, ``val_diversity`` (mean pairwise ab
+    distance between samples of the same image, Lab units).
+
+    Args:
+        l_norm: float32 (B, H, W, 1), ``L / 50 - 1``.
+        ab_norm: float32 (B, H, W, 2), channel order a, b, ``ab / 110``.
+        log_dir: TensorBoard log folder; images go to its ``validation`` run.
+        samples: noise samples per image for a GAN (ignored for single-answer models).
+        seed: seed of the GAN's preview noise.
+    """
+
+    def __init__(self, l_norm, ab_norm, log_dir, samples=3, seed=0):
+        super().__init__()
+        self.l_norm = np.asarray(l_norm, "float32")
+        self.ab_norm = np.asarray(ab_norm, "float32")
+        self.log_dir = str(log_dir)
+        self.samples = int(samples)
+        self.seed = int(seed)
+        self._writer = None
+
+    def _predict(self):
+        """ab_norm of each sample: float32 (B, S, H, W, 2)."""
+        if _is_gan(self.model):
+            ab_norm = self.model.sample(self.l_norm, self.samples, seed=self.seed)
+        else:
+            ab_norm = self.model(self.l_norm, training=False)[:, None]
+        # Mixed-precision models answer in bfloat16.
+        return tf.cast(ab_norm, tf.float32).numpy()
+
+    def on_train_begin(self, logs=None):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(f"{self.log_dir}/validation")
+
+    def on_epoch_end(self, epoch, logs=None):
+        predicted = self._predict()
+        batch, samples = predicted.shape[:2]
+        l_norm = np.repeat(self.l_norm[:, None], samples, axis=1)
+        rgb = color.model_lab_to_rgb(l_norm, predicted).numpy()
+        truth = color.model_lab_to_rgb(self.l_norm, self.ab_norm).numpy()
+        gray = color.model_lab_to_rgb(self.l_norm, np.zeros_like(self.ab_norm)).numpy()
+        flat_shape = (batch * samples, *rgb.shape[2:])
+        scores = {
+            "val_psnr": float(np.mean(metrics.psnr(rgb[:, 0], truth))),
+            "val_colourfulness": float(np.mean(metrics.colourfulness(rgb.reshape(flat_shape)))),
+            "val_colourfulness_truth": float(np.mean(metrics.colourfulness(truth))),
+        }
+        if samples > 1:
+            scores["val_diversity"] = pairwise_ab_distance(predicted)
+        if logs is not None:
+            logs.update(scores)
+        rows = [np.concatenate([gray[i], *rgb[i], truth[i]], axis=1) for i in range(batch)]
+        grid = np.concatenate(rows, axis=0)
+        with self._writer.as_default():
+            tf.summary.image("preview: gray | prediction | truth", grid[None], step=epoch)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def pairwise_ab_distance(ab_norm_samples) -> float:
+    """Mean Euclidean ab distance between every pair of samples of the same image.
+
+    Args:
+        ab_norm_samples: float32 (B, S, H, W, 2) with S >= 2, ``ab / 110``.
+
+    Returns:
+        The mean over images, pairs and pixels, in Lab units.
+    """
+    ab = np.asarray(ab_norm_samples, "float32") * color.AB_SCALE
+    count = ab.shape[1]
+    distances = [
+        np.linalg.norm(ab[:, i] - ab[:, j], axis=-1).mean()
+        for i in range(count)
+        for j in range(i + 1, count)
+    ]
+    return float(np.mean(distances))
+
+
+class TrainingSpeed(keras.callbacks.Callback):
+    """Adds ``steps_per_second``, ``images_per_second`` and the learning rate(s) to the
+    epoch logs; a GAN logs ``generator_learning_rate`` and ``critic_learning_rate``.
+
+    Time is measured from the first batch's end of each epoch, so one-off tracing and
+    the first batch's data loading do not count.
+
+    Args:
+        batch_size: global images per step.
+    """
+
+    def __init__(self, batch_size):
+        super().__init__()
+        self.batch_size = int(batch_size)
+        self._start = None
+        self._steps = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start, self._steps = None, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._start is None:
+            self._start = time.perf_counter()
+        else:
+            self._steps += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        if self._start is not None and self._steps:
+            rate = self._steps / (time.perf_counter() - self._start)
+            logs["steps_per_second"] = rate
+            logs["images_per_second"] = rate * self.batch_size
+        optimizers = {"learning_rate": self.model.optimizer}
+        if _is_gan(self.model):
+            optimizers = {
+                "generator_learning_rate": self.model.generator_optimizer,
+                "critic_learning_rate": self.model.critic_optimizer,
+            }
+        for name, optimizer in optimizers.items():
+            logs[name] = float(np.asarray(optimizer.learning_rate))

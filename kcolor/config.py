@@ -1,0 +1,223 @@
+"""Run settings for ``kcolor train``: one small object, loaded from YAML or JSON.
+
+Architecture lives in each model's ``get_config``; everything about *how* a run trains
+(data, sizes, schedule, optimiser, precision, strategy) lives here, so a run directory's
+``config.yaml`` is enough to repeat the run.
+"""
+
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+MODELS = ("hypercolumn", "gan")
+SCHEDULES = ("constant", "cosine", "exponential")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+PRECISIONS = ("float32", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored", "multi-worker")
+
+# Per-model defaults: the hypercolumn model trains at 128 (features are size-free, 128 is
+# where this CPU's measurements were made); the GAN's critic is built for 64x64 (Cao et al.).
+_MODEL_DEFAULTS = {
+    "hypercolumn": {
+        "image_size": 128,
+        "batch_size": 16,
+        "optimizer": "adam",
+        "learning_rate": 1e-4,
+    },
+    "gan": {
+        "image_size": 64,
+        "batch_size": 32,
+        "optimizer": "rmsprop",
+        "learning_rate": 1e-4,
+        "critic_learning_rate": 2e-4,
+    },
+}
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything that decides how a training run goes.
+
+    Attributes:
+        model: ``"hypercolumn"`` (Larsson et al.) or ``"gan"`` (Cao et al.).
+        data: training image sources (folders, globs, files, TFRecord shards).
+        val: validation sources; the preview images and validation scalars come from here
+            (from ``data`` when empty).
+        image_size: square training crop side in pixels (``None``: the model's default).
+        batch_size: global batch (split across replicas under a strategy).
+        epochs: epochs to train; one epoch is ``steps_per_epoch`` batches.
+        steps_per_epoch: batches per epoch (the training data repeats as needed).
+        val_steps: validation batches per epoch (0: no validation pass).
+        optimizer: ``adam``, ``adamw``, ``sgd`` (momentum 0.9) or ``rmsprop``.
+        learning_rate: peak learning rate (the generator's, for the GAN).
+        critic_learning_rate: the GAN critic's learning rate.
+        schedule: ``constant``, ``cosine`` (to 0 at the last step) or ``exponential``
+            (``decay_rate`` per epoch).
+        warmup_steps: linear warm-up before the schedule (cosine only).
+        decay_rate: per-epoch factor of the exponential schedule.
+        weight_decay: decoupled weight decay (``adamw``) or L2 decay (others); 0: none.
+        critic_steps, clip_value, gradient_penalty, l1_weight, gan_loss: GAN training
+            settings (see :meth:`kcolor.models.DiverseColorGAN.compile`).
+        calibrate: rescale the hypercolumn's taps on the first batch before training.
+        model_args: keyword arguments for the model's constructor (the hypercolumn model,
+            or ``{"generator": {...}, "critic": {...}}`` for the GAN).
+        seed: seeds weights, data order, augmentation and noise.
+        mixed_precision: ``float32`` or ``mixed_bfloat16``.
+        strategy: ``default`` (one device), ``mirrored`` (all local devices) or
+            ``multi-worker`` (several machines, from ``TF_CONFIG``).
+        preview_images: validation images in the TensorBoard image grid.
+        preview_samples: GAN noise samples shown per preview image.
+        checkpoint_every: keep the weights every this many epochs under ``checkpoints/``.
+    """
+
+    model: str = "hypercolumn"
+    data: list = dataclasses.field(default_factory=list)
+    val: list = dataclasses.field(default_factory=list)
+    image_size: int | None = None
+    batch_size: int | None = None
+    epochs: int = 20
+    steps_per_epoch: int = 200
+    val_steps: int = 8
+    optimizer: str | None = None
+    learning_rate: float | None = None
+    critic_learning_rate: float | None = None
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    decay_rate: float = 0.9
+    weight_decay: float = 0.0
+    critic_steps: int = 5
+    clip_value: float | None = 0.01
+    gradient_penalty: float | None = None
+    l1_weight: float = 0.0
+    gan_loss: str = "wasserstein"
+    calibrate: bool = True
+    model_args: dict = dataclasses.field(default_factory=dict)
+    seed: int = 0
+    mixed_precision: str = "float32"
+    strategy: str = "default"
+    preview_images: int = 4
+    preview_samples: int = 3
+    checkpoint_every: int = 5
+
+    def resolved(self) -> "RunConfig":
+        """A copy with the model's defaults filled in, checked; raises ValueError."""
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}. Received: {self.model!r}")
+        values = dataclasses.asdict(self)
+        for key, value in _MODEL_DEFAULTS[self.model].items():
+            if values[key] is None:
+                values[key] = value
+        values["data"] = _as_list(values["data"])
+        values["val"] = _as_list(values["val"])
+        config = RunConfig(**values)
+        config._check()
+        return config
+
+    def _check(self) -> None:
+        if not self.data:
+            raise ValueError("No training data: give --data (folders, globs or TFRecord shards).")
+        for name, allowed in (
+            ("schedule", SCHEDULES),
+            ("optimizer", OPTIMIZERS),
+            ("mixed_precision", PRECISIONS),
+            ("strategy", STRATEGIES),
+            ("gan_loss", ("wasserstein", "cross_entropy")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name} must be one of {allowed}. Received: {getattr(self, name)!r}"
+                )
+        for name in (
+            "image_size",
+            "batch_size",
+            "epochs",
+            "steps_per_epoch",
+            "critic_steps",
+            "checkpoint_every",
+            "preview_samples",
+        ):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1. Received: {getattr(self, name)}")
+        for name in ("val_steps", "warmup_steps", "preview_images"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be 0 or more. Received: {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive. Received: {self.learning_rate}")
+        if not isinstance(self.model_args, dict):
+            raise ValueError(f"model_args must be a mapping. Received: {self.model_args!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path) -> None:
+        """Write the settings as YAML (the run directory's ``config.yaml``)."""
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]
+
+
+def load_config(path) -> RunConfig:
+    """Read a YAML or JSON run config (JSON is YAML, so one parser reads both).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not a mapping or names unknown settings.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such config file")
+    try:
+        values = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML or JSON ({error})") from error
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of settings, found {type(values).__name__}")
+    return from_dict(values, source=str(path))
+
+
+def from_dict(values: dict, source: str = "config") -> RunConfig:
+    known = {field.name for field in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{source}: unknown setting(s) {unknown}; known: {sorted(known)}")
+    return RunConfig(**values)
+
+
+def with_overrides(config: RunConfig, overrides: Iterable[str]) -> RunConfig:
+    """Apply ``key=value`` overrides; values are parsed as YAML (``1e-4``, ``[a, b]``,
+    ``null``), and ``model_args.NAME=value`` sets one constructor argument."""
+    values = config.to_dict()
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise ValueError(f"override {override!r} is not KEY=VALUE")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ValueError(f"override {override!r}: cannot parse the value ({error})") from error
+        if key.startswith("model_args."):
+            target = values["model_args"]
+            *parents, leaf = key.split(".")[1:]
+            for parent in parents:
+                target = target.setdefault(parent, {})
+            target[leaf] = value
+        else:
+            values[key] = value
+    return from_dict(values, source="overrides")
+
+
+def differences(saved: RunConfig, current: RunConfig) -> list[str]:
+    """Names of the settings that differ between two configs (for safe resuming)."""
+    old, new = saved.to_dict(), current.to_dict()
+    return [key for key in old if old[key] != new[key]]

@@ -1,0 +1,304 @@
+"""Train a colorization model into a run directory: the engine behind ``kcolor train``.
+
+A run directory holds everything a run makes::
+
+    RUN/config.yaml           the resolved settings (repeat or resume the run from it)
+    RUN/logs/                 TensorBoard: train/ and validation/ runs
+    RUN/history.csv           one row of logs per epoch
+    RUN/backup/worker_<i>/    last epoch's full state (weights, optimizer, epoch): resume
+    RUN/checkpoints/          epoch_<NNN>.weights.h5 every ``checkpoint_every`` epochs
+    RUN/model.keras           the final model (architecture, weights, compile settings)
+    RUN/model.weights.h5      the final weights alone
+
+Starting the same command again after an interruption resumes from the last finished
+epoch; starting it after the run finished does nothing unless ``epochs`` was raised.
+"""
+
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from kcolor import callbacks as kcolor_callbacks
+from kcolor import config as run_config
+from kcolor import data
+
+# Settings that may change between the first start of a run and a resume: they do not
+# change what an already-trained epoch means.
+_RESUMABLE_CHANGES = {"epochs", "val_steps", "preview_images", "preview_samples"}
+
+
+@dataclasses.dataclass
+class Worker:
+    """Which process of a (possibly multi-worker) run this is."""
+
+    index: int = 0
+    count: int = 1
+    is_chief: bool = True
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train` did: epochs run in this call and where the model went."""
+
+    initial_epoch: int
+    epochs: int
+    history: dict
+    model_path: Path | None
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """``default`` (one device), ``mirrored`` (all local GPUs/CPU) or ``multi-worker``.
+
+    Must run before any other TensorFlow op in the process when ``multi-worker``: the
+    collective ops are configured at start-up. Workers come from ``TF_CONFIG``.
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("strategy multi-worker needs TF_CONFIG (the cluster and this task)")
+        options = tf.distribute.experimental.CommunicationOptions(
+            implementation=tf.distribute.experimental.CommunicationImplementation.RING
+        )
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    raise ValueError(f"strategy must be one of {run_config.STRATEGIES}. Received: {name!r}")
+
+
+def worker_of(strategy: tf.distribute.Strategy) -> Worker:
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return Worker()
+    resolver = strategy.cluster_resolver
+    cluster = resolver.cluster_spec().as_dict()
+    count = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
+    is_chief = resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in cluster
+    )
+    index = resolver.task_id + (1 if resolver.task_type == "worker" and "chief" in cluster else 0)
+    return Worker(index=index, count=count, is_chief=is_chief)
+
+
+def build_model(config: run_config.RunConfig) -> keras.Model:
+    """The model ``config`` describes, compiled with its optimiser(s) and schedule."""
+    from kcolor import models
+
+    total_steps = config.epochs * config.steps_per_epoch
+    if config.model == "hypercolumn":
+        model = models.HypercolumnColorizer(seed=config.seed, **config.model_args)
+        model.compile(optimizer=_optimizer(config, config.learning_rate, total_steps))
+        return model
+    arguments = dict(config.model_args)
+    generator = models.DiverseColorGenerator(**arguments.pop("generator", {}))
+    critic_arguments = {"image_size": config.image_size, **arguments.pop("critic", {})}
+    if config.gradient_penalty is not None:
+        critic_arguments.setdefault("normalization", "layer")
+    critic = models.ColorCritic(**critic_arguments)
+    if arguments:
+        raise ValueError(f"GAN model_args takes 'generator' and 'critic'; got {sorted(arguments)}")
+    model = models.DiverseColorGAN(generator, critic, seed=config.seed)
+    critic_rate = config.critic_learning_rate or config.learning_rate
+    model.compile(
+        generator_optimizer=_optimizer(config, config.learning_rate, total_steps),
+        critic_optimizer=_optimizer(config, critic_rate, total_steps * config.critic_steps),
+        loss=config.gan_loss,
+        critic_steps=config.critic_steps,
+        clip_value=config.clip_value,
+        gradient_penalty=config.gradient_penalty,
+        l1_weight=config.l1_weight,
+    )
+    return model
+
+
+def _optimizer(config: run_config.RunConfig, rate: float, total_steps: int):
+    schedule = rate
+    if config.schedule == "cosine":
+        warmup = min(config.warmup_steps, total_steps - 1)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else rate,
+            decay_steps=max(total_steps - warmup, 1),
+            warmup_target=rate if warmup else None,
+            warmup_steps=warmup,
+        )
+    elif config.schedule == "exponential":
+        updates_per_epoch = total_steps // config.epochs
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            rate, decay_steps=updates_per_epoch, decay_rate=config.decay_rate
+        )
+    decay = config.weight_decay or None
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(schedule, weight_decay=decay)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(schedule, momentum=0.9, weight_decay=decay)
+    # RMSprop with rho 0.9, as Cao et al.'s reference code.
+    return keras.optimizers.RMSprop(schedule, rho=0.9, weight_decay=decay)
+
+
+def _backed_up_epoch(backup_dir: Path) -> int:
+    """Epochs finished according to BackupAndRestore's metadata (0 if none)."""
+    metadata = backup_dir / "training_metadata.json"
+    if not metadata.is_file():
+        return 0
+    return int(json.loads(metadata.read_text())["epoch"])
+
+
+def _prepare_run_dir(
+    run_dir: Path, config: run_config.RunConfig, worker: Worker, trained: bool
+) -> None:
+    saved_path = run_dir / "config.yaml"
+    # Settings can change freely until an epoch has been saved under them.
+    if trained and saved_path.is_file():
+        saved = run_config.load_config(saved_path).resolved()
+        changed = [
+            key for key in run_config.differences(saved, config) if key not in _RESUMABLE_CHANGES
+        ]
+        if changed:
+            raise ValueError(
+                f"{run_dir} holds a run with different settings ({', '.join(changed)}); "
+                "resume it with the same settings or train into a new --run-dir"
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if worker.is_chief:
+        config.save(saved_path)
+
+
+def _datasets(config: run_config.RunConfig, resumed_epoch: int):
+    # A resumed run draws a new data order: repeating the first epochs' order is worse.
+    train = data.lab_dataset(
+        config.data,
+        config.image_size,
+        config.batch_size,
+        training=True,
+        seed=config.seed + resumed_epoch,
+    ).repeat()
+    preview_source = config.val or config.data
+    validation = None
+    if config.val and config.val_steps:
+        # The same batches every epoch, decoded once.
+        validation = (
+            data.lab_dataset(config.val, config.image_size, config.batch_size, training=False)
+            .take(config.val_steps)
+            .cache()
+            .repeat()
+        )
+    preview = None
+    if config.preview_images:
+        preview_batches = data.lab_dataset(
+            preview_source, config.image_size, config.preview_images, training=False
+        )
+        preview = next(iter(preview_batches))
+    options = tf.data.Options()
+    # Every worker reads all the files and keeps its share of the batches.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    train = train.with_options(options)
+    if validation is not None:
+        validation = validation.with_options(options)
+    return train, validation, preview
+
+
+def _callbacks(config, run_dir: Path, worker: Worker, preview, scratch: Path):
+    # Only the chief writes the run's logs; other workers write theirs to scratch space.
+    out_dir = run_dir if worker.is_chief else scratch
+    log_dir = out_dir / "logs"
+    chosen = []
+    if preview is not None and worker.is_chief:
+        chosen.append(
+            kcolor_callbacks.ColorizationPreview(
+                *preview, log_dir, samples=config.preview_samples, seed=config.seed
+            )
+        )
+    chosen += [
+        kcolor_callbacks.TrainingSpeed(config.batch_size),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.TensorBoard(log_dir=str(log_dir), update_freq="epoch"),
+        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
+        keras.callbacks.ModelCheckpoint(
+            str(out_dir / "checkpoints" / "epoch_{epoch:03d}.weights.h5"),
+            save_weights_only=True,
+            save_freq=config.checkpoint_every * config.steps_per_epoch,
+        ),
+        # One folder per worker: a shared one races (see docs/training.md).
+        keras.callbacks.BackupAndRestore(
+            str(run_dir / "backup" / f"worker_{worker.index}"), delete_checkpoint=False
+        ),
+    ]
+    return chosen
+
+
+def _save_final(model: keras.Model, out_dir: Path) -> None:
+    # Written beside the target and renamed, so a crash never leaves half a model file.
+    for name, save in (("model.keras", model.save), ("model.weights.h5", model.save_weights)):
+        partial = out_dir / f"partial-{name}"
+        save(partial)
+        os.replace(partial, out_dir / name)
+
+
+def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto") -> TrainResult:
+    """Train the model ``config`` describes into ``run_dir`` (resuming if it has a backup).
+
+    Args:
+        config: the run settings (defaults are filled in and checked here).
+        run_dir: the run directory (created if missing).
+        strategy: a ``tf.distribute.Strategy`` (default: made from ``config.strategy``).
+            Under ``multi-worker`` create it with :func:`make_strategy` before any other
+            TensorFlow work in the process.
+        verbose: passed to ``fit``.
+
+    Raises:
+        ValueError: bad settings, unusable data, or a run directory made with different
+            settings.
+    """
+    config = config.resolved()
+    run_dir = Path(run_dir)
+    strategy = strategy or make_strategy(config.strategy)
+    worker = worker_of(strategy)
+    backup_dir = run_dir / "backup" / f"worker_{worker.index}"
+    resumed_epoch = _backed_up_epoch(backup_dir)
+    model_path = run_dir / "model.keras"
+    _prepare_run_dir(run_dir, config, worker, trained=resumed_epoch > 0 or model_path.is_file())
+    if resumed_epoch >= config.epochs and model_path.is_file():
+        return TrainResult(resumed_epoch, config.epochs, {}, model_path)
+
+    keras.utils.set_random_seed(config.seed + resumed_epoch)
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(config.mixed_precision)
+    fixes = contextlib.nullcontext()
+    if worker.count > 1:
+        from kcolor._multi_worker_fixes import multi_worker_fixes
+
+        fixes = multi_worker_fixes()
+    try:
+        with tempfile.TemporaryDirectory(prefix="kcolor-worker-") as scratch, fixes:
+            train_data, validation, preview = _datasets(config, resumed_epoch)
+            with strategy.scope():
+                model = build_model(config)
+            if config.model == "hypercolumn" and config.calibrate and not resumed_epoch:
+                # The preview batch is fixed; a training batch is what the taps will see.
+                model.calibrate(next(iter(train_data))[0])
+            history = model.fit(
+                train_data,
+                epochs=config.epochs,
+                steps_per_epoch=config.steps_per_epoch,
+                validation_data=validation,
+                validation_steps=config.val_steps if validation is not None else None,
+                # The pipeline shuffles (seeded); Keras cannot shuffle a dataset anyway.
+                shuffle=False,
+                callbacks=_callbacks(config, run_dir, worker, preview, Path(scratch)),
+                verbose=verbose,
+            )
+            # Every worker must take part in saving; only the chief's copy is kept.
+            out_dir = run_dir if worker.is_chief else Path(scratch)
+            _save_final(model, out_dir)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    return TrainResult(
+        resumed_epoch, config.epochs, history.history, model_path if worker.is_chief else None
+    )
