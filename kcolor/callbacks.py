@@ -148,3 +148,43 @@ class TrainingSpeed(keras.callbacks.Callback):
             }
         for name, optimizer in optimizers.items():
             logs[name] = float(np.asarray(optimizer.learning_rate))
+
+
+def _non_finite_losses(logs) -> list[str]:
+    return [
+        name
+        for name, value in (logs or {}).items()
+        if name.endswith("loss") and not np.isfinite(float(np.asarray(value)))
+    ]
+
+
+class TerminateOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop training at the first batch whose loss is NaN or infinite.
+
+    Like ``keras.callbacks.TerminateOnNaN``, but watches every ``*loss`` entry, so it
+    also guards the GAN (``critic_loss``, ``generator_loss``; it has no ``loss``).
+    ``diverged`` names the losses that went bad (empty while training is healthy).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = _non_finite_losses(logs)
+        if bad:
+            self.diverged = bad
+            self.model.stop_training = True
+
+
+class FiniteBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``keras.callbacks.BackupAndRestore`` that never backs up a diverged state.
+
+    Keras still ends the epoch after a stop, and the stock callback would then save the
+    NaN weights as the state to resume from; this one keeps the last good backup.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if _non_finite_losses(logs):
+            return
+        super().on_epoch_end(epoch, logs)

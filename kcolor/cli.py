@@ -232,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, FileExistsError, ValueError, TypeError) as error:
         print(f"kcolor {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except RuntimeError as error:
+        # Raised by kcolor itself (a diverged run, an unchecked Keras version).
+        print(f"kcolor {args.command}: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"kcolor {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -111,6 +111,8 @@ class RunConfig:
                 values[key] = value
         values["data"] = _as_list(values["data"])
         values["val"] = _as_list(values["val"])
+        for name, kind in _NUMBERS.items():
+            values[name] = _as_number(name, values[name], kind)
         config = RunConfig(**values)
         config._check()
         return config
@@ -154,6 +156,28 @@ class RunConfig:
     def save(self, path) -> None:
         """Write the settings as YAML (the run directory's ``config.yaml``)."""
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+_INTEGERS = (
+    "image_size batch_size epochs steps_per_epoch val_steps warmup_steps critic_steps seed "
+    "preview_images preview_samples checkpoint_every"
+)
+_FLOATS = "learning_rate critic_learning_rate decay_rate weight_decay clip_value "
+_FLOATS += "gradient_penalty l1_weight"
+_NUMBERS = {name: int for name in _INTEGERS.split()} | {name: float for name in _FLOATS.split()}
+
+
+def _as_number(name: str, value, kind):
+    # YAML 1.1 reads "3e-4" (no dot) as a string, so numbers are converted here.
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value if value is None else kind(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number. Received: {value!r}") from None
+    if kind is int and not number.is_integer():
+        raise ValueError(f"{name} must be a whole number. Received: {value!r}")
+    return kind(number)
 
 
 def _as_list(value) -> list:

@@ -33,6 +33,10 @@ from kcolor import data
 _RESUMABLE_CHANGES = {"epochs", "val_steps", "preview_images", "preview_samples"}
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the run stopped without saving a final model."""
+
+
 @dataclasses.dataclass
 class Worker:
     """Which process of a (possibly multi-worker) run this is."""
@@ -44,12 +48,21 @@ class Worker:
 
 @dataclasses.dataclass
 class TrainResult:
-    """What :func:`train` did: epochs run in this call and where the model went."""
+    """What :func:`train` did.
+
+    Attributes:
+        initial_epoch: epochs already trained when this call started (resumed runs).
+        epochs: the run's total epochs.
+        history: ``History.history`` of the epochs trained in this call.
+        model_path: the saved final model (None on non-chief workers).
+        model: the trained model (None when the run had already finished).
+    """
 
     initial_epoch: int
     epochs: int
     history: dict
     model_path: Path | None
+    model: keras.Model | None = None
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -217,7 +230,7 @@ def _callbacks(config, run_dir: Path, worker: Worker, preview, scratch: Path):
         )
     chosen += [
         kcolor_callbacks.TrainingSpeed(config.batch_size),
-        keras.callbacks.TerminateOnNaN(),
+        kcolor_callbacks.TerminateOnNonFiniteLoss(),
         keras.callbacks.TensorBoard(log_dir=str(log_dir), update_freq="epoch"),
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
         keras.callbacks.ModelCheckpoint(
@@ -226,7 +239,7 @@ def _callbacks(config, run_dir: Path, worker: Worker, preview, scratch: Path):
             save_freq=config.checkpoint_every * config.steps_per_epoch,
         ),
         # One folder per worker: a shared one races (see docs/training.md).
-        keras.callbacks.BackupAndRestore(
+        kcolor_callbacks.FiniteBackupAndRestore(
             str(run_dir / "backup" / f"worker_{worker.index}"), delete_checkpoint=False
         ),
     ]
@@ -283,6 +296,7 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
             if config.model == "hypercolumn" and config.calibrate and not resumed_epoch:
                 # The preview batch is fixed; a training batch is what the taps will see.
                 model.calibrate(next(iter(train_data))[0])
+            chosen = _callbacks(config, run_dir, worker, preview, Path(scratch))
             history = model.fit(
                 train_data,
                 epochs=config.epochs,
@@ -291,14 +305,28 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
                 validation_steps=config.val_steps if validation is not None else None,
                 # The pipeline shuffles (seeded); Keras cannot shuffle a dataset anyway.
                 shuffle=False,
-                callbacks=_callbacks(config, run_dir, worker, preview, Path(scratch)),
+                callbacks=chosen,
                 verbose=verbose,
             )
+            guard = next(
+                c for c in chosen if isinstance(c, kcolor_callbacks.TerminateOnNonFiniteLoss)
+            )
+            if guard.diverged:
+                raise TrainingDiverged(
+                    f"{', '.join(guard.diverged)} became NaN or infinite in epoch "
+                    f"{len(history.history.get(guard.diverged[0], [])) + resumed_epoch}; "
+                    f"no final model was saved. The last good state is kept in {backup_dir}: "
+                    "lower the learning rate and train into a new run directory."
+                )
             # Every worker must take part in saving; only the chief's copy is kept.
             out_dir = run_dir if worker.is_chief else Path(scratch)
             _save_final(model, out_dir)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(
-        resumed_epoch, config.epochs, history.history, model_path if worker.is_chief else None
+        resumed_epoch,
+        config.epochs,
+        history.history,
+        model_path if worker.is_chief else None,
+        model,
     )

@@ -1,0 +1,325 @@
+"""kcolor train: run config, run directory, TensorBoard summaries, resume after a kill."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from conftest import colour_photo
+from PIL import Image
+
+import kcolor
+from kcolor import config as run_config
+from kcolor import training
+
+TINY_HYPERCOLUMN = {
+    "trunk_weights": None,
+    "taps": ["block1_conv2", "block2_conv2"],
+    "head_units": 8,
+    "bins": 8,
+    "sample_points": 16,
+}
+TINY_GAN = {
+    "generator": {"filters": [8, 6], "kernel_sizes": [3, 3, 3], "noise_channels": 2},
+    "critic": {"filters": [4], "kernel_size": 3, "dense_units": 4},
+}
+
+
+@pytest.fixture(scope="module")
+def photo_folders(tmp_path_factory):
+    """(train, val): 12 and 4 synthetic colour JPEGs."""
+    root = tmp_path_factory.mktemp("training_photos")
+    folders = []
+    for name, count, offset in (("train", 12, 0), ("val", 4, 100)):
+        folder = root / name
+        folder.mkdir()
+        for index in range(count):
+            Image.fromarray(colour_photo(40, 48, offset + index)).save(folder / f"{index}.jpg")
+        folders.append(str(folder))
+    return folders
+
+
+def tiny_config(model, photo_folders, **settings):
+    train, val = photo_folders
+    values = {
+        "model": model,
+        "data": [train],
+        "val": [val],
+        "image_size": 32 if model == "hypercolumn" else 16,
+        "batch_size": 4,
+        "epochs": 2,
+        "steps_per_epoch": 2,
+        "val_steps": 1,
+        "critic_steps": 2,
+        "preview_images": 2,
+        "preview_samples": 3,
+        "checkpoint_every": 1,
+        "model_args": TINY_HYPERCOLUMN if model == "hypercolumn" else TINY_GAN,
+    }
+    values.update(settings)
+    return run_config.from_dict(values)
+
+
+def summary_tags(log_dir: Path) -> dict[str, set[str]]:
+    """{run name: tags written} for every event file under a TensorBoard log folder."""
+    tags = {}
+    for events in log_dir.rglob("events.out.tfevents.*"):
+        run = tags.setdefault(events.parent.name, set())
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            run.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def preview_image(log_dir: Path) -> np.ndarray:
+    """The last preview grid logged: uint8 (H, W, 3)."""
+    found = None
+    for events in (log_dir / "validation").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                if value.tag.startswith("preview"):
+                    # An image summary tensor holds [width, height, encoded PNG].
+                    found = tf.io.decode_png(tf.make_ndarray(value.tensor)[2]).numpy()
+    assert found is not None, "no preview image logged"
+    return found
+
+
+# --- run config -----------------------------------------------------------------------
+
+
+def test_config_files_overrides_and_defaults(tmp_path):
+    yaml_path = tmp_path / "run.yaml"
+    yaml_path.write_text("model: gan\ndata: [photos]\nepochs: 3\nmodel_args: {critic: {}}\n")
+    json_path = tmp_path / "run.json"
+    json_path.write_text(json.dumps({"model": "gan", "data": ["photos"], "epochs": 3}))
+    from_yaml = run_config.load_config(yaml_path)
+    assert run_config.load_config(json_path).epochs == from_yaml.epochs == 3
+
+    config = run_config.with_overrides(
+        from_yaml,
+        ["learning-rate=3e-4", "model_args.critic.filters=[8, 16]", "val=[a, b]", "seed=7"],
+    ).resolved()
+    assert config.learning_rate == pytest.approx(3e-4)
+    assert config.model_args == {"critic": {"filters": [8, 16]}}
+    assert config.val == ["a", "b"] and config.seed == 7
+    # The GAN's defaults: its critic is built for 64x64 crops.
+    assert config.image_size == 64 and config.optimizer == "rmsprop"
+    assert run_config.RunConfig(data=["x"]).resolved().image_size == 128
+
+    saved = tmp_path / "saved.yaml"
+    config.save(saved)
+    assert run_config.load_config(saved) == config
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"data": ["x"], "modle": "gan"}, "unknown setting"),
+        ({"data": ["x"], "model": "unet"}, "model must be one of"),
+        ({"data": []}, "No training data"),
+        ({"data": ["x"], "schedule": "linear"}, "schedule must be one of"),
+        ({"data": ["x"], "batch_size": 0}, "batch_size must be at least 1"),
+        ({"data": ["x"], "mixed_precision": "mixed_float16"}, "mixed_precision must be"),
+    ],
+)
+def test_config_rejects_bad_settings(values, message):
+    with pytest.raises(ValueError, match=message):
+        run_config.from_dict(values).resolved()
+
+
+def test_config_file_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        run_config.load_config(tmp_path / "missing.yaml")
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- 1\n- 2\n")
+    with pytest.raises(ValueError, match="list.yaml: expected a mapping"):
+        run_config.load_config(listing)
+    with pytest.raises(ValueError, match="not KEY=VALUE"):
+        run_config.with_overrides(run_config.RunConfig(), ["epochs"])
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "exponential"])
+def test_learning_rate_schedules_decay(schedule):
+    config = run_config.from_dict(
+        {"data": ["x"], "schedule": schedule, "warmup_steps": 5, "epochs": 4}
+    ).resolved()
+    model = training.build_model(
+        run_config.with_overrides(config, [f"model_args={json.dumps(TINY_HYPERCOLUMN)}"])
+    )
+    total = config.epochs * config.steps_per_epoch
+    rates = []
+    for step in (0, 5, total // 2, total - 1):
+        model.optimizer.iterations.assign(step)
+        rates.append(float(model.optimizer.learning_rate))
+    assert rates[1] == pytest.approx(config.learning_rate, rel=0.02)
+    assert rates[3] < rates[2] < rates[1]
+    if schedule == "cosine":
+        assert rates[0] == 0.0 and rates[3] < 0.01 * config.learning_rate
+
+
+# --- training runs ----------------------------------------------------------------------
+
+
+def test_hypercolumn_run_writes_everything_and_logs_to_tensorboard(tmp_path, photo_folders):
+    run_dir = tmp_path / "run"
+    result = training.train(tiny_config("hypercolumn", photo_folders), run_dir, verbose=0)
+
+    for name in ("config.yaml", "history.csv", "model.keras", "model.weights.h5"):
+        assert (run_dir / name).is_file(), name
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
+        "epoch_001.weights.h5",
+        "epoch_002.weights.h5",
+    ]
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["image_size"] == 32
+    assert not list(run_dir.glob("partial-*"))
+
+    tags = summary_tags(run_dir / "logs")
+    assert {
+        "epoch_loss",
+        "epoch_learning_rate",
+        "epoch_steps_per_second",
+        "epoch_images_per_second",
+    } <= tags["train"]
+    assert {"epoch_loss", "epoch_psnr", "epoch_colourfulness"} <= tags["validation"]
+    grid = preview_image(run_dir / "logs")
+    # Two rows of 32 px; gray | prediction | truth across.
+    assert grid.shape == (2 * 32, 3 * 32, 3)
+    # The truth column is in colour, the gray column is not.
+    gray, truth = grid[:, :32].astype(int), grid[:, 64:].astype(int)
+    assert np.abs(gray[..., 0] - gray[..., 2]).max() <= 2
+    assert np.abs(truth[..., 0] - truth[..., 2]).mean() > 20
+
+    assert len(result.history["loss"]) == 2
+    assert np.isfinite(result.history["val_psnr"]).all()
+    reloaded = kcolor.load_model(run_dir / "model.keras")
+    assert reloaded.optimizer.iterations.numpy() == 4
+    l_norm = np.zeros((1, 32, 32, 1), "float32")
+    np.testing.assert_allclose(reloaded(l_norm), result.model(l_norm), atol=1e-5)
+
+
+def test_gan_run_shows_noise_samples_side_by_side(tmp_path, photo_folders):
+    run_dir = tmp_path / "run"
+    config = tiny_config("gan", photo_folders, mixed_precision="mixed_bfloat16")
+    result = training.train(config, run_dir, verbose=0)
+
+    assert keras.mixed_precision.global_policy().name == "float32", "policy must be restored"
+    tags = summary_tags(run_dir / "logs")
+    assert {
+        "epoch_critic_loss",
+        "epoch_generator_loss",
+        "epoch_generator_learning_rate",
+        "epoch_critic_learning_rate",
+        "epoch_learning_rate",
+        "epoch_steps_per_second",
+    } <= tags["train"]
+    assert {"epoch_psnr", "epoch_colourfulness", "epoch_diversity"} <= tags["validation"]
+    # gray | 3 samples | truth
+    assert preview_image(run_dir / "logs").shape == (2 * 16, 5 * 16, 3)
+    assert result.history["val_diversity"][-1] > 0
+    gan = kcolor.load_model(run_dir / "model.keras")
+    assert gan.generator_optimizer.iterations.numpy() == 4
+    assert gan.critic_optimizer.iterations.numpy() == 4 * config.critic_steps
+
+
+def test_changed_settings_do_not_silently_resume(tmp_path, photo_folders):
+    run_dir = tmp_path / "run"
+    training.train(tiny_config("hypercolumn", photo_folders, epochs=1), run_dir, verbose=0)
+    with pytest.raises(ValueError, match="different settings.*learning_rate"):
+        training.train(
+            tiny_config("hypercolumn", photo_folders, epochs=1, learning_rate=0.5),
+            run_dir,
+            verbose=0,
+        )
+    # Finished: the same settings again do nothing; more epochs continue the run.
+    assert (
+        training.train(
+            tiny_config("hypercolumn", photo_folders, epochs=1), run_dir, verbose=0
+        ).model
+        is None
+    )
+    more = training.train(tiny_config("hypercolumn", photo_folders, epochs=2), run_dir, verbose=0)
+    assert more.initial_epoch == 1 and len(more.history["loss"]) == 1
+    assert more.model.optimizer.iterations.numpy() == 4
+
+
+@pytest.mark.parametrize("model", ["hypercolumn", "gan"])
+def test_a_diverging_run_stops_and_keeps_its_last_good_state(tmp_path, photo_folders, model):
+    run_dir = tmp_path / "run"
+    healthy = tiny_config(model, photo_folders, epochs=1)
+    training.train(healthy, run_dir, verbose=0)
+    (run_dir / "model.keras").unlink()
+    good = (run_dir / "backup" / "worker_0" / "latest.weights.h5").read_bytes()
+    # An absurd learning rate blows the weights up within a few steps.
+    diverging = run_config.with_overrides(
+        healthy, ["epochs=4", "steps_per_epoch=6", "learning_rate=1e30", "optimizer=sgd"]
+    )
+    with pytest.raises(training.TrainingDiverged, match="NaN or infinite"):
+        training.train(diverging, tmp_path / "diverging", verbose=0)
+    assert not (tmp_path / "diverging" / "model.keras").exists()
+    # Resuming the healthy run from its backup is still possible.
+    assert (run_dir / "backup" / "worker_0" / "latest.weights.h5").read_bytes() == good
+
+
+def _train_command(run_dir, photo_folders, epochs):
+    train, val = photo_folders
+    return [
+        sys.executable,
+        "-m",
+        "kcolor.cli",
+        "train",
+        "gan",
+        "--data",
+        train,
+        "--val",
+        val,
+        "--run-dir",
+        str(run_dir),
+        "--image-size",
+        "16",
+        "--batch-size",
+        "4",
+        "--epochs",
+        str(epochs),
+        "--steps-per-epoch",
+        "8",
+        "--set",
+        f"model_args={json.dumps(TINY_GAN)}",
+        "--set",
+        "critic_steps=2",
+    ]
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path, photo_folders):
+    run_dir = tmp_path / "run"
+    epochs = 40
+    command = _train_command(run_dir, photo_folders, epochs)
+    metadata = run_dir / "backup" / "worker_0" / "training_metadata.json"
+    first = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and first.poll() is None:
+        if metadata.is_file() and json.loads(metadata.read_text() or "{}").get("epoch", 0) >= 2:
+            break
+        time.sleep(0.05)
+    assert first.poll() is None, "the run ended before it could be killed"
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    saved_epoch = json.loads(metadata.read_text())["epoch"]
+    assert 2 <= saved_epoch < epochs
+    assert not (run_dir / "model.keras").exists()
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"trained epochs {saved_epoch + 1}-{epochs}" in second.stdout
+    gan = kcolor.load_model(run_dir / "model.keras")
+    # Steps of the killed run's saved epochs plus the resumed ones, none twice.
+    assert gan.generator_optimizer.iterations.numpy() == epochs * 8
+    assert gan.critic_optimizer.iterations.numpy() == epochs * 8 * 2
