@@ -123,8 +123,13 @@ class DiverseColorGenerator(keras.Model):
                 # float32 under mixed precision too: losses compare it with the photo's ab.
                 x = keras.layers.Activation("tanh", name="ab_norm", dtype="float32")(x)
             else:
+                # Synchronized: statistics of the global batch under tf.distribute, so
+                # replicas normalise alike and end with the same moving averages.
                 x = keras.layers.BatchNormalization(
-                    momentum=batch_norm_momentum, epsilon=1e-5, name=f"block{index + 1}_bn"
+                    momentum=batch_norm_momentum,
+                    epsilon=1e-5,
+                    synchronized=True,
+                    name=f"block{index + 1}_bn",
                 )(x)
                 x = keras.layers.ReLU(name=f"block{index + 1}_relu")(x)
         super().__init__(inputs=[l_input, noise_input], outputs=x, **kwargs)
@@ -208,7 +213,7 @@ class ColorCritic(keras.Model):
             )(x)
             if index > 0 and normalization == "batch":
                 x = keras.layers.BatchNormalization(
-                    momentum=0.9, epsilon=1e-5, name=f"block{index + 1}_bn"
+                    momentum=0.9, epsilon=1e-5, synchronized=True, name=f"block{index + 1}_bn"
                 )(x)
             elif index > 0 and normalization == "layer":
                 x = keras.layers.LayerNormalization(
