@@ -4,7 +4,7 @@ Usage:
     python -m benchmarks.run [NAME ...] [--json FILE] [--data DIR] [--quick]
 
 Names: color, pipeline, gan-train, gan-generator, hc-train, hc-head, hc-inference,
-colorize, colorize-memory (default: all). Prints a table and optionally writes JSON.
+colorize, colorize-memory, train (default: all). Prints a table and optionally writes JSON.
 The ratio column is kcolor's speed over the baseline's: a speed-up, or for rows measured
 against the convolution peak (gan-train, gan-generator, hc-inference) the fraction of
 that peak reached; for colorize-memory, the photo's memory in float32 planes of its size.
@@ -32,6 +32,7 @@ from benchmarks.hypercolumn import (
     bench_hypercolumn_training,
 )
 from benchmarks.timing import median_seconds
+from benchmarks.training import bench_training
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "imagenette"
 
@@ -191,6 +192,7 @@ BENCHMARKS = {
     "hc-inference": bench_hypercolumn_inference,
     "colorize": bench_colorize,
     "colorize-memory": bench_peak_memory,
+    "train": bench_training,
 }
 
 

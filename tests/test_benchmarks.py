@@ -24,6 +24,8 @@ def test_benchmarks_run_and_write_json(tmp_path, capsys):
         "hc-bfloat16",
         "colorize",
         "colorize-memory",
+        *["train-hypercolumn"] * 3,
+        *["train-gan"] * 3,
     ]
     for row in report["results"]:
         # A quick run's small photo may not raise the peak memory at all.
