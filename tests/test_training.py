@@ -323,3 +323,43 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path, photo_folders):
     # Steps of the killed run's saved epochs plus the resumed ones, none twice.
     assert gan.generator_optimizer.iterations.numpy() == epochs * 8
     assert gan.critic_optimizer.iterations.numpy() == epochs * 8 * 2
+
+
+@pytest.mark.parametrize("model", ["hypercolumn", "gan"])
+def test_training_scripts_and_configs(tmp_path, photo_folders, model):
+    root = Path(__file__).parent.parent
+    config = run_config.load_config(root / "scripts" / "configs" / f"{model}.yaml")
+    assert config.model == "hypercolumn" or config.image_size == 64
+    train, val = photo_folders
+    # The script runs kcolor train MODEL: a tiny run with the shipped settings' file.
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts" / f"train_{model}.py"),
+            "--config",
+            str(root / "scripts" / "configs" / f"{model}.yaml"),
+            "--data",
+            train,
+            "--val",
+            val,
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "1",
+            "--image-size",
+            "32" if model == "hypercolumn" else "16",
+            "--batch-size",
+            "2",
+            "--set",
+            f"model_args={json.dumps(TINY_HYPERCOLUMN if model == 'hypercolumn' else TINY_GAN)}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = run_config.load_config(tmp_path / "run" / "config.yaml")
+    assert saved.mixed_precision == config.mixed_precision == "mixed_bfloat16"
+    assert (tmp_path / "run" / "model.keras").is_file()
