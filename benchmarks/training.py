@@ -4,7 +4,8 @@ Each model is built exactly as ``kcolor train MODEL`` builds it (default setting
 size) and trained with ``fit`` on ``lab_dataset`` batches. Four set-ups per model:
 float32 or mixed_bfloat16, image files or TFRecord shards of the same photos. The
 baseline of each row is float32 on image files, timed in the same run; the timed fits of
-all four set-ups alternate, so a slow spell of the machine hits each of them.
+all four set-ups alternate, so a slow spell of the machine hits each of them, and each
+is timed from its third step on, so starting an iterator does not count.
 """
 
 import statistics
@@ -12,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 
 _QUICK_ARGS = {
@@ -60,17 +62,41 @@ def _setups(model_name, args, files, shards):
     return setups
 
 
+class _StepClock(keras.callbacks.Callback):
+    """Seconds from the end of the first ``skip`` batches to the end of the last one, so
+    that starting the data iterator and filling its buffers do not count."""
+
+    def __init__(self, skip):
+        super().__init__()
+        self.skip = skip
+        self.start = self.seconds = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 == self.skip:
+            self.start = time.perf_counter()
+        elif batch + 1 > self.skip:
+            self.seconds = time.perf_counter() - self.start
+
+
 def _bench_model(model_name, args, files, shards, origin) -> list[dict]:
     setups = _setups(model_name, args, files, shards)
-    steps, repeats = (1, 1) if args.quick else ((8, 3) if model_name == "hypercolumn" else (3, 3))
+    steps, repeats = (1, 1) if args.quick else ((10, 4) if model_name == "hypercolumn" else (4, 4))
+    skip = 2
     for _, model, dataset, _ in setups:
         model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # tracing
     rates = {label: [] for label, *_ in setups}
     for _ in range(repeats):
         for label, model, dataset, config in setups:
-            start = time.perf_counter()
-            model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
-            rates[label].append(steps * config.batch_size / (time.perf_counter() - start))
+            clock = _StepClock(skip)
+            model.fit(
+                dataset,
+                steps_per_epoch=skip + steps,
+                epochs=1,
+                verbose=0,
+                shuffle=False,
+                callbacks=[clock],
+            )
+            rates[label].append(steps * config.batch_size / clock.seconds)
     medians = {label: statistics.median(values) for label, values in rates.items()}
     baseline_label = "float32, files"
     config = setups[0][3]

@@ -73,7 +73,7 @@ class ColorizationPreview(keras.callbacks.Callback):
             "val_colourfulness_truth": float(np.mean(metrics.colourfulness(truth))),
         }
         if samples > 1:
-            scores["val_diversity"] = pairwise_ab_distance(predicted)
+            scores["val_diversity"] = float(np.mean(metrics.sample_diversity(predicted)))
         if logs is not None:
             logs.update(scores)
         rows = [np.concatenate([gray[i], *rgb[i], truth[i]], axis=1) for i in range(batch)]
@@ -88,31 +88,14 @@ class ColorizationPreview(keras.callbacks.Callback):
             self._writer = None
 
 
-def pairwise_ab_distance(ab_norm_samples) -> float:
-    """Mean Euclidean ab distance between every pair of samples of the same image.
-
-    Args:
-        ab_norm_samples: float32 (B, S, H, W, 2) with S >= 2, ``ab / 110``.
-
-    Returns:
-        The mean over images, pairs and pixels, in Lab units.
-    """
-    ab = np.asarray(ab_norm_samples, "float32") * color.AB_SCALE
-    count = ab.shape[1]
-    distances = [
-        np.linalg.norm(ab[:, i] - ab[:, j], axis=-1).mean()
-        for i in range(count)
-        for j in range(i + 1, count)
-    ]
-    return float(np.mean(distances))
-
-
 class TrainingSpeed(keras.callbacks.Callback):
-    """Adds ``steps_per_second``, ``images_per_second`` and the learning rate(s) to the
-    epoch logs; a GAN logs ``generator_learning_rate`` and ``critic_learning_rate``.
+    """Adds ``steps_per_second``, ``images_per_second``, ``epoch_seconds`` and the learning
+    rate(s) to the epoch logs; a GAN logs ``generator_learning_rate`` and
+    ``critic_learning_rate``.
 
-    Time is measured from the first batch's end of each epoch, so one-off tracing and
-    the first batch's data loading do not count.
+    Speeds are measured from the first batch's end of each epoch, so one-off tracing and
+    the first batch's data loading do not count; ``epoch_seconds`` is the whole epoch's
+    wall time, validation and the callbacks before this one included.
 
     Args:
         batch_size: global images per step.
@@ -123,9 +106,11 @@ class TrainingSpeed(keras.callbacks.Callback):
         self.batch_size = int(batch_size)
         self._start = None
         self._steps = 0
+        self._epoch_start = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start, self._steps = None, 0
+        self._epoch_start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         if self._start is None:
@@ -136,6 +121,7 @@ class TrainingSpeed(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
+        logs["epoch_seconds"] = time.perf_counter() - self._epoch_start
         if self._start is not None and self._steps:
             rate = self._steps / (time.perf_counter() - self._start)
             logs["steps_per_second"] = rate

@@ -60,6 +60,12 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="write the full report to this JSON file")
     evaluate.add_argument("--sheet", help="write a gray | result | original contact sheet PNG")
     evaluate.add_argument("--seed", type=int, default=0, help="GAN noise seed")
+    evaluate.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        help="GAN models: colourings per photo; above 1 also reports their diversity",
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     _add_train_parser(commands)
@@ -154,7 +160,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     colorizer = _colorizer(args)
     paths = [path for source in sources.resolve_sources(args.inputs) for path in source.images]
-    report, rows = evaluation.evaluate_files(paths, colorizer, args.seed, not args.quiet)
+    if args.samples < 1 or (args.samples > 1 and not colorizer.diverse):
+        raise ValueError("--samples must be 1, or above 1 with a GAN model.")
+    report, rows = evaluation.evaluate_files(
+        paths, colorizer, args.seed, not args.quiet, samples=args.samples
+    )
     print(evaluation.format_report(report))
     if args.json:
         text = json.dumps(report, indent=2).encode()

@@ -25,12 +25,15 @@ def _scores(result, original) -> dict[str, float]:
     }
 
 
-def evaluate_files(paths, colorizer: inference.Colorizer, seed=0, progress=True):
+def evaluate_files(paths, colorizer: inference.Colorizer, seed=0, progress=True, samples=1):
     """Score the model on colour photos; returns ``(report, sheet_rows)``.
 
     ``report`` holds per-image scores and their means for the model and the no-colour
     baseline, the photos' own colourfulness, and the files that failed;
-    ``sheet_rows`` holds (gray, result, original) uint8 images of the first few photos.
+    ``sheet_rows`` holds (gray, result(s), original) uint8 images of the first few photos.
+    With ``samples`` > 1 (GAN models) the scores are those of the first colouring and
+    ``diversity`` (:func:`kcolor.metrics.sample_diversity` of all of them, Lab units) is
+    added per image and as a mean.
     """
     images, failed, rows = [], [], []
     for path in tqdm(paths, unit="img", disable=not progress or len(paths) < 2):
@@ -40,25 +43,27 @@ def evaluate_files(paths, colorizer: inference.Colorizer, seed=0, progress=True)
             failed.append({"file": path, "reason": str(error)})
             tqdm.write(f"failed {error}", file=sys.stderr)
             continue
-        result = inference.colorize_rgb(original, colorizer, seed=seed)[0]
+        ab_norm = colorizer.predict_ab(colorizer.model_input(original), samples, seed)
+        results = [inference.compose(original, ab) for ab in ab_norm[0]]
         gray = inference.compose(original, np.zeros((1, 1, 2), np.float32))
-        images.append(
-            {
-                "file": path,
-                "model": _scores(result, original),
-                "no_colour": _scores(gray, original),
-                "photo_colourfulness": float(metrics.colourfulness(original)),
-            }
-        )
+        scores = {
+            "file": path,
+            "model": _scores(results[0], original),
+            "no_colour": _scores(gray, original),
+            "photo_colourfulness": float(metrics.colourfulness(original)),
+        }
+        if samples > 1:
+            scores["model"]["diversity"] = float(metrics.sample_diversity(ab_norm)[0])
+        images.append(scores)
         if len(rows) < _SHEET_ROWS:
-            rows.append((gray, result, original))
+            rows.append((gray, *results, original))
 
     def mean(kind, key):
         return float(np.mean([image[kind][key] for image in images])) if images else None
 
     report = {
         "images": len(images),
-        "model": {key: mean("model", key) for key in ("psnr", "ssim", "auc", "colourfulness")},
+        "model": {key: mean("model", key) for key in _model_keys(samples)},
         "no_colour": {
             key: mean("no_colour", key) for key in ("psnr", "ssim", "auc", "colourfulness")
         },
@@ -71,8 +76,13 @@ def evaluate_files(paths, colorizer: inference.Colorizer, seed=0, progress=True)
     return report, rows
 
 
+def _model_keys(samples: int) -> tuple[str, ...]:
+    keys = ("psnr", "ssim", "auc", "colourfulness")
+    return keys + ("diversity",) if samples > 1 else keys
+
+
 def contact_sheet(rows, path: str) -> None:
-    """Write a PNG with one row per photo: gray | result | original, each scaled to the
+    """Write a PNG with one row per photo: gray | result(s) | original, each scaled to the
     same height."""
     scaled = []
     for row in rows:
@@ -101,6 +111,8 @@ def format_report(report) -> str:
         model, baseline = report["model"][key], report["no_colour"][key]
         if model is not None:
             lines.append(f"{key:<14}{model:>10.3f}{baseline:>12.3f}")
+    if report["model"].get("diversity") is not None:
+        lines.append(f"{'diversity':<14}{report['model']['diversity']:>10.3f}")
     if report["photo_colourfulness"] is not None:
         lines.append(f"{'photos colourfulness':<26}{report['photo_colourfulness']:.3f}")
     return "\n".join(lines)

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from kcolor import color, data, decoding
+from kcolor import bundled, color, data, decoding
 from kcolor.models import DiverseColorGAN, DiverseColorGenerator, HypercolumnColorizer
 from kcolor.models.gan import draw_noise
 
@@ -210,15 +210,12 @@ def load_model(model=None):
 
     Raises:
         FileNotFoundError: the bundled weights or the file do not exist.
+        ValueError: the bundled weights fail their sha256 check.
     """
     if isinstance(model, keras.Model):
         return model
     if model in (None, "default", "hypercolumn", "gan"):
-        raise FileNotFoundError(
-            "No trained weights are bundled with this version of kcolor yet, so there is "
-            f"no {model or 'default'!r} model. Pass a trained model file instead: "
-            "--model PATH.keras on the command line, model='PATH.keras' in Python."
-        )
+        return bundled.load(model)
     path = os.fspath(model)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Model file {path!r} does not exist.")

@@ -69,3 +69,28 @@ def colourfulness(rgb):
     spread = tf.sqrt(tf.math.reduce_variance(rg, axes) + tf.math.reduce_variance(yb, axes))
     mean = tf.sqrt(tf.square(tf.reduce_mean(rg, axes)) + tf.square(tf.reduce_mean(yb, axes)))
     return spread + 0.3 * mean
+
+
+def sample_diversity(ab_norm_samples):
+    """Mean pairwise ab distance between colourings of the same image, in Lab units.
+
+    Unlike the functions above it takes the model's output, not RGB.
+
+    Args:
+        ab_norm_samples: float (B, S, H, W, 2) with S >= 2 colourings per image,
+            channel order a, b, ``ab / 110``.
+
+    Returns:
+        float32 (B,): per image, the Euclidean ab distance averaged over pixels and over
+        every pair of colourings.
+    """
+    ab = tf.cast(ab_norm_samples, tf.float32) * color.AB_SCALE
+    count = ab.shape[1]
+    if count is None or count < 2:
+        raise ValueError(f"sample_diversity needs at least 2 colourings. Received: {count}")
+    distances = [
+        tf.reduce_mean(tf.norm(ab[:, i] - ab[:, j], axis=-1), axis=[1, 2])
+        for i in range(count)
+        for j in range(i + 1, count)
+    ]
+    return tf.reduce_mean(tf.stack(distances, axis=1), axis=1)

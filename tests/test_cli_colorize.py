@@ -133,7 +133,7 @@ def test_samples_globs_and_errors(tiny_model_files, tmp_path):
 
     no_model = kcolor("colorize", tmp_path / "p0.jpg", "-o", out)
     assert no_model.returncode == 1
-    assert "No trained weights are bundled" in no_model.stderr and "--model" in no_model.stderr
+    assert "no bundled models" in no_model.stderr and "--model" in no_model.stderr
     one_colouring = kcolor(
         "colorize",
         tmp_path / "p0.jpg",
@@ -175,3 +175,25 @@ def test_evaluate_writes_json_and_a_contact_sheet(tiny_model_files, tmp_path):
     assert report["no_colour"]["colourfulness"] < 1.0 < report["photo_colourfulness"]
     with Image.open(sheet) as image:
         assert image.size[1] == 3 * 160 and image.size[0] > 3 * 160
+
+
+def test_evaluate_reports_gan_diversity(tiny_model_files, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(2):
+        (photos / f"{index}.png").write_bytes(encode(colour_photo(24, 32, index), "PNG"))
+    report_path, sheet = tmp_path / "report.json", tmp_path / "sheet.png"
+    arguments = ["evaluate", photos, "--size", "16", "--quiet", "--samples", "4"]
+    result = kcolor(
+        *arguments, "--model", tiny_model_files["gan"], "--json", report_path, "--sheet", sheet
+    )
+    assert result.returncode == 0, result.stderr
+    assert "diversity" in result.stdout
+    report = json.loads(report_path.read_text())
+    assert report["model"]["diversity"] > 0
+    assert all(image["model"]["diversity"] > 0 for image in report["per_image"])
+    with Image.open(sheet) as image:
+        # gray | 4 colourings | original
+        assert image.size[0] > 6 * 160
+    refused = kcolor(*arguments, "--model", tiny_model_files["hypercolumn"])
+    assert refused.returncode == 1 and "--samples" in refused.stderr

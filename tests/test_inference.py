@@ -80,7 +80,7 @@ def test_gan_gives_several_different_samples(tiny_model_files):
 
 
 def test_clear_errors_for_missing_weights_and_unsupported_requests(tiny_model_files):
-    with pytest.raises(FileNotFoundError, match="No trained weights are bundled"):
+    with pytest.raises(FileNotFoundError, match="no bundled models"):
         kcolor.load_model()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         kcolor.load_model("nowhere.keras")

@@ -51,3 +51,15 @@ def test_colourfulness_matches_hasler_suesstrunk_by_hand():
     expected = np.sqrt(127.5**2 + 191.25**2) + 0.3 * np.sqrt(127.5**2 + 63.75**2)
     assert float(metrics.colourfulness(image)) == pytest.approx(expected, rel=1e-5)
     assert float(metrics.colourfulness(np.full((3, 3, 3), 77, np.uint8))) == 0.0
+
+
+def test_sample_diversity_is_the_mean_pairwise_ab_distance():
+    # Three colourings of a 2x2 image with constant ab: (0, 0), (30, 40) and (0, 40) Lab.
+    ab = np.array([[0.0, 0.0], [30.0, 40.0], [0.0, 40.0]]) / color.AB_SCALE
+    samples = np.broadcast_to(ab[None, :, None, None, :], (1, 3, 2, 2, 2))
+    # Pairs: 50, 40 and 30 Lab units apart.
+    assert float(metrics.sample_diversity(samples)[0]) == pytest.approx(40.0, abs=1e-4)
+    same = np.zeros((2, 2, 4, 4, 2))
+    np.testing.assert_allclose(metrics.sample_diversity(same), [0.0, 0.0])
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.sample_diversity(np.zeros((1, 1, 2, 2, 2)))

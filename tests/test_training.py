@@ -186,6 +186,7 @@ def test_hypercolumn_run_writes_everything_and_logs_to_tensorboard(tmp_path, pho
         "epoch_learning_rate",
         "epoch_steps_per_second",
         "epoch_images_per_second",
+        "epoch_epoch_seconds",
     } <= tags["train"]
     assert {"epoch_loss", "epoch_psnr", "epoch_colourfulness"} <= tags["validation"]
     grid = preview_image(run_dir / "logs")

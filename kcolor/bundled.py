@@ -1,0 +1,155 @@
+"""The trained models that ship inside the package (``kcolor/weights/``).
+
+``kcolor/weights/manifest.json`` lists each bundled model: its weights file (Keras'
+``.weights.h5`` layout with large arrays stored as float16), the file's sha256, the
+model's architecture (its Keras config), and how it was trained and measured. Loading
+checks the file against the sha256 before using it.
+"""
+
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+
+MANIFEST = "manifest.json"
+# Arrays up to this many values (biases, tap scales) stay float32; they cost nothing.
+_FLOAT16_MIN_SIZE = 1024
+
+
+def weights_folder() -> Path:
+    """Where the bundled weights live: ``kcolor/weights`` inside the installed package."""
+    return Path(__file__).parent / "weights"
+
+
+def read_manifest(folder=None) -> dict:
+    """The manifest of a weights folder: ``{"default": NAME, "models": {NAME: entry}}``."""
+    path = Path(folder or weights_folder()) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: this kcolor installation has no bundled models. Reinstall "
+            "kcolor, or pass a trained model file (--model PATH.keras)."
+        )
+    return json.loads(path.read_text())
+
+
+def sha256_of(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def available(folder=None) -> list[str]:
+    """Names of the bundled models (empty when none ship)."""
+    with contextlib.suppress(FileNotFoundError):
+        return sorted(read_manifest(folder)["models"])
+    return []
+
+
+def load(name: str | None = None, folder=None) -> keras.Model:
+    """Build a bundled model and load its checked weights.
+
+    Args:
+        name: a bundled model's name (``"hypercolumn"``, ``"gan"``); None or
+            ``"default"`` for the manifest's default.
+        folder: the weights folder (default: the package's own).
+
+    Raises:
+        FileNotFoundError: no such bundled model, or its file is missing.
+        ValueError: the file does not match its sha256 (corrupt or altered).
+    """
+    folder = Path(folder or weights_folder())
+    manifest = read_manifest(folder)
+    if name in (None, "default"):
+        name = manifest["default"]
+    if name not in manifest["models"]:
+        raise FileNotFoundError(
+            f"No bundled model named {name!r}; bundled: {sorted(manifest['models'])}."
+        )
+    entry = manifest["models"][name]
+    path = folder / entry["file"]
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: the bundled {name!r} weights are missing. Reinstall kcolor "
+            "(pip install --force-reinstall kcolor)."
+        )
+    digest = sha256_of(path)
+    if digest != entry["sha256"]:
+        raise ValueError(
+            f"{path}: the bundled {name!r} weights are corrupt (sha256 {digest}, expected "
+            f"{entry['sha256']}). Reinstall kcolor (pip install --force-reinstall kcolor)."
+        )
+    import kcolor.models  # noqa: F401 - registers the classes the config names
+
+    model = keras.saving.deserialize_keras_object(entry["model"])
+    if not model.built:
+        model(np.zeros((1, 32, 32, 1), "float32"))
+    model.load_weights(path)
+    return model
+
+
+def _store_large_arrays_as_float16(path: Path) -> None:
+    names = []
+    with h5py.File(path, "r+") as store:
+        store.visititems(
+            lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None
+        )
+        for name in names:
+            dataset = store[name]
+            if dataset.dtype == np.float32 and dataset.size > _FLOAT16_MIN_SIZE:
+                values = dataset[()].astype(np.float16)
+                del store[name]
+                store.create_dataset(name, data=values)
+
+
+def write(model: keras.Model, name: str, folder, metadata: dict, default: bool = False) -> dict:
+    """Add ``model`` to a weights folder as ``NAME.weights.h5`` and record it in the manifest.
+
+    Only what colorizing needs is stored: the weights (float16 where an array has more
+    than 1,024 values; Keras loads them into float32 variables) and the architecture.
+    The file is written under a temporary name and renamed when complete.
+
+    Args:
+        model: a built model (for the GAN, pass its generator: all colorizing needs).
+        name: the bundled name.
+        folder: the weights folder.
+        metadata: how it was trained and measured (data, steps, wall time, config,
+            metrics); stored with the entry.
+        default: make it the model ``kcolor colorize`` uses without ``--model``.
+
+    Returns:
+        The manifest entry.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    file_name = f"{name}.weights.h5"
+    partial = folder / f"partial-{file_name}"
+    model.save_weights(partial)
+    _store_large_arrays_as_float16(partial)
+    os.replace(partial, folder / file_name)
+    config = keras.saving.serialize_keras_object(model)
+    entry = {
+        "file": file_name,
+        "sha256": sha256_of(folder / file_name),
+        "bytes": (folder / file_name).stat().st_size,
+        "storage": f"float16 for arrays over {_FLOAT16_MIN_SIZE} values, float32 otherwise",
+        "written": datetime.date.today().isoformat(),
+        "model": config,
+        **metadata,
+    }
+    manifest_path = folder / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    manifest.setdefault("models", {})[name] = entry
+    if default or "default" not in manifest:
+        manifest["default"] = name
+    partial_manifest = folder / f"partial-{MANIFEST}"
+    partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(partial_manifest, manifest_path)
+    return entry

@@ -1,0 +1,77 @@
+"""Bundled weights: float16 storage, manifest, sha256 checks, clear errors."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from kcolor import bundled
+from kcolor.models import DiverseColorGenerator, HypercolumnColorizer
+
+
+def tiny_models():
+    hypercolumn = HypercolumnColorizer(
+        trunk_weights=None,
+        taps=["block1_conv2", "block2_conv2"],
+        head_units=64,
+        bins=8,
+        seed=0,
+    )
+    hypercolumn(np.zeros((1, 32, 32, 1), "float32"))
+    generator = DiverseColorGenerator(filters=[32, 16], kernel_sizes=[3, 3, 3], noise_layers=2)
+    return {"hypercolumn": hypercolumn, "gan": generator}
+
+
+def call(model, l_norm):
+    if isinstance(model, DiverseColorGenerator):
+        noise = np.linspace(-1, 1, model.noise_channels, dtype="float32")
+        noise = np.broadcast_to(noise, (*l_norm.shape[:3], model.noise_channels))
+        return np.asarray(model([l_norm, noise]))
+    return np.asarray(model(l_norm))
+
+
+def test_write_then_load_gives_the_same_model_in_float16_storage(tmp_path):
+    models = tiny_models()
+    for name, model in models.items():
+        bundled.write(model, name, tmp_path, {"metrics": {"psnr": 1.0}})
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["default"] == "hypercolumn"
+    assert bundled.available(tmp_path) == ["gan", "hypercolumn"]
+
+    # Layers created first give the loading process other automatic layer names.
+    keras.layers.Dense(3)
+    keras.Sequential([keras.layers.Dense(2)])
+    l_norm = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype("float32")
+    for name, model in models.items():
+        entry = manifest["models"][name]
+        assert entry["metrics"] == {"psnr": 1.0} and len(entry["sha256"]) == 64
+        loaded = bundled.load(name, tmp_path)
+        assert type(loaded) is type(model)
+        assert all(weight.dtype == "float32" for weight in loaded.weights)
+        # float16 storage: about 3 significant digits per weight.
+        np.testing.assert_allclose(call(loaded, l_norm), call(model, l_norm), atol=0.02)
+        full = tmp_path / f"{name}-float32.weights.h5"
+        model.save_weights(full)
+        assert entry["bytes"] < 0.6 * full.stat().st_size
+    assert isinstance(bundled.load(None, tmp_path), HypercolumnColorizer)
+
+
+def test_missing_or_corrupt_weights_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no bundled models"):
+        bundled.load("hypercolumn", tmp_path)
+    model = tiny_models()["gan"]
+    bundled.write(model, "gan", tmp_path, {})
+    with pytest.raises(FileNotFoundError, match="No bundled model named 'unet'"):
+        bundled.load("unet", tmp_path)
+
+    weights = tmp_path / "gan.weights.h5"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"gan.weights.h5.*corrupt.*sha256"):
+        bundled.load("gan", tmp_path)
+    weights.unlink()
+    with pytest.raises(FileNotFoundError, match=r"gan.weights.h5.*missing"):
+        bundled.load("gan", tmp_path)
+    assert not list(tmp_path.glob("partial-*"))
