@@ -95,18 +95,21 @@ def load(name: str | None = None, folder=None) -> keras.Model:
     return model
 
 
-def _store_large_arrays_as_float16(path: Path) -> None:
-    names = []
-    with h5py.File(path, "r+") as store:
-        store.visititems(
-            lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None
-        )
-        for name in names:
-            dataset = store[name]
-            if dataset.dtype == np.float32 and dataset.size > _FLOAT16_MIN_SIZE:
-                values = dataset[()].astype(np.float16)
-                del store[name]
-                store.create_dataset(name, data=values)
+def _copy_with_large_arrays_as_float16(source: Path, target: Path) -> None:
+    # A new file rather than edits in place: HDF5 does not give back a deleted array's space.
+    with h5py.File(source, "r") as old, h5py.File(target, "w") as new:
+        new.attrs.update(old.attrs)
+
+        def copy(name, item):
+            if isinstance(item, h5py.Group):
+                new.create_group(name).attrs.update(item.attrs)
+                return
+            values = item[()]
+            if item.dtype == np.float32 and item.size > _FLOAT16_MIN_SIZE:
+                values = values.astype(np.float16)
+            new.create_dataset(name, data=values).attrs.update(item.attrs)
+
+        old.visititems(copy)
 
 
 def write(model: keras.Model, name: str, folder, metadata: dict, default: bool = False) -> dict:
@@ -131,9 +134,14 @@ def write(model: keras.Model, name: str, folder, metadata: dict, default: bool =
     folder.mkdir(parents=True, exist_ok=True)
     file_name = f"{name}.weights.h5"
     partial = folder / f"partial-{file_name}"
-    model.save_weights(partial)
-    _store_large_arrays_as_float16(partial)
-    os.replace(partial, folder / file_name)
+    full_precision = folder / f"partial-float32-{file_name}"
+    try:
+        model.save_weights(full_precision)
+        _copy_with_large_arrays_as_float16(full_precision, partial)
+        os.replace(partial, folder / file_name)
+    finally:
+        for leftover in (partial, full_precision):
+            leftover.unlink(missing_ok=True)
     config = keras.saving.serialize_keras_object(model)
     entry = {
         "file": file_name,

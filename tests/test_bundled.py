@@ -19,7 +19,7 @@ def tiny_models():
         seed=0,
     )
     hypercolumn(np.zeros((1, 32, 32, 1), "float32"))
-    generator = DiverseColorGenerator(filters=[32, 16], kernel_sizes=[3, 3, 3], noise_layers=2)
+    generator = DiverseColorGenerator(filters=[64, 64], kernel_sizes=[3, 3, 3], noise_layers=2)
     return {"hypercolumn": hypercolumn, "gan": generator}
 
 
@@ -53,7 +53,7 @@ def test_write_then_load_gives_the_same_model_in_float16_storage(tmp_path):
         np.testing.assert_allclose(call(loaded, l_norm), call(model, l_norm), atol=0.02)
         full = tmp_path / f"{name}-float32.weights.h5"
         model.save_weights(full)
-        assert entry["bytes"] < 0.6 * full.stat().st_size
+        assert entry["bytes"] < 0.65 * full.stat().st_size
     assert isinstance(bundled.load(None, tmp_path), HypercolumnColorizer)
 
 
