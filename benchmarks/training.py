@@ -80,7 +80,7 @@ class _StepClock(keras.callbacks.Callback):
 
 def _bench_model(model_name, args, files, shards, origin) -> list[dict]:
     setups = _setups(model_name, args, files, shards)
-    steps, repeats = (1, 1) if args.quick else ((10, 4) if model_name == "hypercolumn" else (4, 4))
+    steps, repeats = (1, 1) if args.quick else ((10, 3) if model_name == "hypercolumn" else (3, 3))
     skip = 2
     for _, model, dataset, _ in setups:
         model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # tracing

@@ -81,27 +81,25 @@ def _model_keys(samples: int) -> tuple[str, ...]:
     return keys + ("diversity",) if samples > 1 else keys
 
 
-def contact_sheet(rows, path: str) -> None:
-    """Write a PNG with one row per photo: gray | result(s) | original, each scaled to the
-    same height."""
+def contact_sheet(rows, path: str, height: int = _SHEET_HEIGHT) -> None:
+    """Write a sheet with one row per photo (e.g. gray | result(s) | original), every image
+    scaled to ``height``; JPEG if ``path`` ends in .jpg/.jpeg, PNG otherwise."""
     scaled = []
     for row in rows:
-        height, width = row[0].shape[:2]
-        new_width = max(1, round(width * _SHEET_HEIGHT / height))
+        old_height, width = row[0].shape[:2]
+        new_width = max(1, round(width * height / old_height))
         scaled.append(
             np.concatenate(
-                [
-                    np.asarray(Image.fromarray(image).resize((new_width, _SHEET_HEIGHT)))
-                    for image in row
-                ],
+                [np.asarray(Image.fromarray(image).resize((new_width, height))) for image in row],
                 axis=1,
             )
         )
     sheet_width = max(row.shape[1] for row in scaled)
-    sheet = np.full((_SHEET_HEIGHT * len(scaled), sheet_width, 3), 255, np.uint8)
+    sheet = np.full((height * len(scaled), sheet_width, 3), 255, np.uint8)
     for index, row in enumerate(scaled):
-        sheet[index * _SHEET_HEIGHT : (index + 1) * _SHEET_HEIGHT, : row.shape[1]] = row
-    outputs.save_image(sheet, path, "png")
+        sheet[index * height : (index + 1) * height, : row.shape[1]] = row
+    fmt = "jpg" if str(path).lower().endswith((".jpg", ".jpeg")) else "png"
+    outputs.save_image(sheet, path, fmt)
 
 
 def format_report(report) -> str:

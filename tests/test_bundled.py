@@ -1,6 +1,9 @@
 """Bundled weights: float16 storage, manifest, sha256 checks, clear errors."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -75,3 +78,69 @@ def test_missing_or_corrupt_weights_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"gan.weights.h5.*missing"):
         bundled.load("gan", tmp_path)
     assert not list(tmp_path.glob("partial-*"))
+
+
+def test_bundle_script_stores_a_run_with_its_record(tmp_path):
+    from conftest import colour_photo
+    from PIL import Image
+
+    from kcolor import config as run_config
+    from kcolor import training
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(6):
+        Image.fromarray(colour_photo(40, 40, index)).save(photos / f"{index}.jpg")
+    config = run_config.from_dict(
+        {
+            "model": "gan",
+            "data": [str(photos)],
+            "image_size": 16,
+            "batch_size": 2,
+            "epochs": 2,
+            "steps_per_epoch": 2,
+            "critic_steps": 1,
+            "preview_images": 0,
+            "model_args": {
+                "generator": {"filters": [8], "kernel_sizes": [3, 3], "noise_layers": 1},
+                "critic": {"filters": [4], "dense_units": 4},
+            },
+        }
+    )
+    training.train(config, tmp_path / "run", verbose=0)
+    report = tmp_path / "report.json"
+    report.write_text(
+        json.dumps(
+            {
+                "images": 3,
+                "model": {"psnr": 23.0, "diversity": 4.0},
+                "no_colour": {"psnr": 22.0},
+                "photo_colourfulness": 30.0,
+                "per_image": [],
+            }
+        )
+    )
+    folder = tmp_path / "weights"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).parent.parent / "scripts" / "bundle_weights.py"),
+            str(tmp_path / "run"),
+            "--name",
+            "gan",
+            "--report",
+            str(report),
+            "--folder",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    entry = bundled.read_manifest(folder)["models"]["gan"]
+    assert entry["training"]["steps"] == 4 and entry["training"]["images_seen"] == 8
+    assert entry["training"]["wall_seconds"] is not None
+    assert len(entry["training"]["history"]) == 2
+    assert entry["metrics"]["model"]["diversity"] == 4.0
+    assert isinstance(bundled.load("gan", folder), DiverseColorGenerator)

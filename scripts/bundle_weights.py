@@ -1,0 +1,79 @@
+"""Put a finished training run's model into ``kcolor/weights/`` with its manifest entry.
+
+Example:
+    kcolor evaluate ../shared/data/bsds500/val --model runs/hc/model.keras --json hc.json
+    python scripts/bundle_weights.py runs/hc --name hypercolumn --report hc.json --default
+
+For a GAN run only the generator is stored (all colorizing needs). ``--set NAME=VALUE``
+changes an inference setting of the hypercolumn model before it is stored (``boost``,
+``fading``, ``decoding``); the evaluation report should be of the model with those
+settings.
+"""
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+
+def _training_record(run_dir: Path) -> dict:
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    with open(run_dir / "history.csv", newline="") as handle:
+        history = list(csv.DictReader(handle))
+    epochs = len(history)
+    steps = epochs * config["steps_per_epoch"]
+    seconds = [float(row["epoch_seconds"]) for row in history if row.get("epoch_seconds")]
+    return {
+        "data": config["data"],
+        "epochs": epochs,
+        "steps": steps,
+        "images_seen": steps * config["batch_size"],
+        # Summed per-epoch wall times (validation included); absent for epochs trained
+        # before kcolor logged them.
+        "wall_seconds": round(sum(seconds)) if len(seconds) == epochs else None,
+        "config": config,
+        "history": history,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path, help="a kcolor train run directory")
+    parser.add_argument("--name", required=True, choices=("hypercolumn", "gan"))
+    parser.add_argument("--report", type=Path, help="kcolor evaluate --json report")
+    parser.add_argument("--default", action="store_true", help="the model used by default")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="K=V")
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / "kcolor" / "weights",
+        help="weights folder (default: kcolor/weights)",
+    )
+    args = parser.parse_args(argv)
+
+    import kcolor
+    from kcolor import bundled
+
+    model = kcolor.load_model(str(args.run_dir / "model.keras"))
+    for setting in args.settings:
+        key, _, value = setting.partition("=")
+        if key not in ("boost", "fading", "decoding"):
+            raise SystemExit(f"--set takes boost, fading or decoding; got {key!r}")
+        setattr(model, key, yaml.safe_load(value))
+    stored = model.generator if args.name == "gan" else model
+    metadata = {"training": _training_record(args.run_dir)}
+    if args.report:
+        report = json.loads(args.report.read_text())
+        metadata["metrics"] = {
+            key: report[key] for key in ("images", "model", "no_colour", "photo_colourfulness")
+        }
+    entry = bundled.write(stored, args.name, args.folder, metadata, default=args.default)
+    print(f"{args.folder / entry['file']}: {entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The documentation helpers in scripts/: comparison sheets and training curves."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from conftest import colour_photo
+from PIL import Image
+
+SCRIPTS = Path(__file__).parent.parent / "scripts"
+
+
+def run_script(name, *arguments):
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / name), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_comparison_sheet_has_a_column_per_colouring(tmp_path, tiny_model_files):
+    photos = []
+    for index in range(2):
+        photos.append(tmp_path / f"{index}.png")
+        Image.fromarray(colour_photo(30, 60, index)).save(photos[-1])
+    sheet = tmp_path / "sheet.jpg"
+    run_script(
+        "comparison_sheet.py",
+        *photos,
+        "--models",
+        tiny_model_files["hypercolumn"],
+        tiny_model_files["gan"],
+        "--samples",
+        1,
+        2,
+        "--size",
+        32,
+        "--height",
+        50,
+        "-o",
+        sheet,
+    )
+    with Image.open(sheet) as image:
+        assert image.format == "JPEG"
+        # gray | hypercolumn | 2 GAN samples | original, each 100x50.
+        assert image.size == (5 * 100, 2 * 50)
+
+
+def test_training_curves_plot(tmp_path):
+    runs = []
+    for name, psnr in (("a", [22.0, 23.0]), ("b", [21.0, 24.0])):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "config.yaml").write_text(yaml.safe_dump({"steps_per_epoch": 10, "batch_size": 4}))
+        with open(run / "history.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["epoch", "loss", "val_psnr"])
+            writer.writerows([[0, 3.0, psnr[0]], [1, 2.5, psnr[1]]])
+        runs.append(run)
+    output = tmp_path / "curves.png"
+    run_script("plot_training.py", *runs, "-o", output, "--labels", "A", "B")
+    with Image.open(output) as image:
+        assert image.format == "PNG" and image.size[0] > image.size[1] > 100
