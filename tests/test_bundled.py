@@ -19,6 +19,9 @@ def tiny_models():
         taps=["block1_conv2", "block2_conv2"],
         head_units=64,
         bins=8,
+        # The median of a histogram jumps between bins; the expectation moves smoothly,
+        # so float16 rounding shows as a small difference.
+        decoding="expectation",
         seed=0,
     )
     hypercolumn(np.zeros((1, 32, 32, 1), "float32"))
