@@ -364,3 +364,23 @@ def test_training_scripts_and_configs(tmp_path, photo_folders, model):
     saved = run_config.load_config(tmp_path / "run" / "config.yaml")
     assert saved.mixed_precision == config.mixed_precision == "mixed_bfloat16"
     assert (tmp_path / "run" / "model.keras").is_file()
+
+
+def test_mirrored_strategy_run_over_two_replicas(tmp_path, photo_folders):
+    from conftest import run_with_two_cpu_replicas
+
+    body = f"""
+    from kcolor import config as run_config, training
+    for model, args in (("hypercolumn", {TINY_HYPERCOLUMN!r}), ("gan", {TINY_GAN!r})):
+        config = run_config.from_dict({{
+            "model": model, "data": [{photo_folders[0]!r}], "val": [{photo_folders[1]!r}],
+            "image_size": 32 if model == "hypercolumn" else 16, "batch_size": 4,
+            "epochs": 1, "steps_per_epoch": 2, "val_steps": 1, "critic_steps": 1,
+            "model_args": args, "strategy": "mirrored",
+        }})
+        result = training.train(config, {str(tmp_path)!r} + "/" + model, strategy, verbose=0)
+        print(model, result.model.distribute_strategy.num_replicas_in_sync,
+              len(result.history["val_psnr"]))
+    """
+    output = run_with_two_cpu_replicas(body)
+    assert "hypercolumn 2 1" in output and "gan 2 1" in output
