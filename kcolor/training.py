@@ -28,9 +28,10 @@ from kcolor import callbacks as kcolor_callbacks
 from kcolor import config as run_config
 from kcolor import data
 
-# Settings that may change between the first start of a run and a resume: they do not
-# change what an already-trained epoch means.
-_RESUMABLE_CHANGES = {"epochs", "val_steps", "preview_images", "preview_samples"}
+# The one setting that may change when a run resumes: more epochs extend it. Anything
+# else would change what the saved epochs mean, or the columns of history.csv (the
+# CSV logger appends rows under the first run's header).
+_RESUMABLE_CHANGES = {"epochs"}
 
 
 class TrainingDiverged(RuntimeError):
