@@ -200,8 +200,13 @@ def _train(args: argparse.Namespace) -> int:
 
     strategy = training.make_strategy(config.strategy)
     result = training.train(config, args.run_dir, strategy, verbose=1 if sys.stdout.isatty() else 2)
-    if result.initial_epoch >= result.epochs:
+    if result.model is None:
         print(f"{args.run_dir}: already trained for {result.epochs} epochs; nothing to do")
+    elif result.initial_epoch >= result.epochs and result.model_path is not None:
+        print(
+            f"{args.run_dir}: all {result.epochs} epochs were trained; final model saved "
+            f"from the last backup: {result.model_path}"
+        )
     elif result.model_path is not None:
         print(
             f"trained epochs {result.initial_epoch + 1}-{result.epochs}; model: {result.model_path}"

@@ -164,6 +164,15 @@ def _backed_up_epoch(backup_dir: Path) -> int:
     return int(json.loads(metadata.read_text())["epoch"])
 
 
+def _saved_after_backup(model_path: Path, backup_dir: Path) -> bool:
+    """Whether the final model holds the backed-up state (a run extended with more epochs
+    and stopped early has a final model older than its backup)."""
+    metadata = backup_dir / "training_metadata.json"
+    if not model_path.is_file():
+        return False
+    return not metadata.is_file() or model_path.stat().st_mtime >= metadata.stat().st_mtime
+
+
 def _prepare_run_dir(
     run_dir: Path, config: run_config.RunConfig, worker: Worker, trained: bool
 ) -> None:
@@ -278,7 +287,7 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
     resumed_epoch = _backed_up_epoch(backup_dir)
     model_path = run_dir / "model.keras"
     _prepare_run_dir(run_dir, config, worker, trained=resumed_epoch > 0 or model_path.is_file())
-    if resumed_epoch >= config.epochs and model_path.is_file():
+    if resumed_epoch >= config.epochs and _saved_after_backup(model_path, backup_dir):
         return TrainResult(resumed_epoch, config.epochs, {}, model_path)
 
     keras.utils.set_random_seed(config.seed + resumed_epoch)

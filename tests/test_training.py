@@ -249,6 +249,15 @@ def test_changed_settings_do_not_silently_resume(tmp_path, photo_folders):
     assert more.initial_epoch == 1 and len(more.history["loss"]) == 1
     assert more.model.optimizer.iterations.numpy() == 4
 
+    # A backup newer than the final model (a longer run stopped early): starting it again
+    # with the epochs already done writes the final model from the backup.
+    metadata = run_dir / "backup" / "worker_0" / "training_metadata.json"
+    os.utime(run_dir / "model.keras", (1, 1))
+    again = training.train(tiny_config("hypercolumn", photo_folders, epochs=2), run_dir, verbose=0)
+    assert again.model is not None and again.history == {}
+    assert (run_dir / "model.keras").stat().st_mtime >= metadata.stat().st_mtime
+    assert kcolor.load_model(str(run_dir / "model.keras")).optimizer.iterations.numpy() == 4
+
 
 @pytest.mark.parametrize("model", ["hypercolumn", "gan"])
 def test_a_diverging_run_stops_and_keeps_its_last_good_state(tmp_path, photo_folders, model):
