@@ -112,6 +112,25 @@ def _copy_with_large_arrays_as_float16(source: Path, target: Path) -> None:
         old.visititems(copy)
 
 
+def _architecture(model: keras.Model) -> dict:
+    """The model's Keras config without its compile settings (a colorizer needs none)."""
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)
+    return config
+
+
+def _without_training_state(model: keras.Model) -> keras.Model:
+    # A fresh, uncompiled copy: save_weights would otherwise store the optimizer's slots
+    # too (Adam keeps two per weight, tripling the file).
+    import kcolor.models  # noqa: F401 - registers the classes the config names
+
+    copy = keras.saving.deserialize_keras_object(_architecture(model))
+    if not copy.built:
+        copy(np.zeros((1, 32, 32, 1), "float32"))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def write(model: keras.Model, name: str, folder, metadata: dict, default: bool = False) -> dict:
     """Add ``model`` to a weights folder as ``NAME.weights.h5`` and record it in the manifest.
 
@@ -136,13 +155,13 @@ def write(model: keras.Model, name: str, folder, metadata: dict, default: bool =
     partial = folder / f"partial-{file_name}"
     full_precision = folder / f"partial-float32-{file_name}"
     try:
-        model.save_weights(full_precision)
+        _without_training_state(model).save_weights(full_precision)
         _copy_with_large_arrays_as_float16(full_precision, partial)
         os.replace(partial, folder / file_name)
     finally:
         for leftover in (partial, full_precision):
             leftover.unlink(missing_ok=True)
-    config = keras.saving.serialize_keras_object(model)
+    config = _architecture(model)
     entry = {
         "file": file_name,
         "sha256": sha256_of(folder / file_name),

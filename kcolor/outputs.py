@@ -70,6 +70,10 @@ def write_atomically(path: str, write) -> None:
     try:
         with handle:
             write(handle)
+        # Temporary files are private (0600); the output gets a new file's usual mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
         os.replace(handle.name, path)
     except BaseException:
         # Also on Ctrl-C: the half-written temporary goes, the target is untouched.

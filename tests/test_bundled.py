@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+import kcolor
 from kcolor import bundled
 from kcolor.models import DiverseColorGenerator, HypercolumnColorizer
 
@@ -147,3 +148,17 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
     assert len(entry["training"]["history"]) == 2
     assert entry["metrics"]["model"]["diversity"] == 4.0
     assert isinstance(bundled.load("gan", folder), DiverseColorGenerator)
+
+
+def test_the_shipped_models_load_checked_and_fit_the_budget():
+    manifest = bundled.read_manifest()
+    assert manifest["default"] == "hypercolumn"
+    assert set(manifest["models"]) == {"hypercolumn", "gan"}
+    files = list(bundled.weights_folder().iterdir())
+    assert sum(path.stat().st_size for path in files) <= 40_000_000
+    for entry in manifest["models"].values():
+        assert entry["sha256"] == bundled.sha256_of(bundled.weights_folder() / entry["file"])
+        assert entry["training"]["steps"] > 0 and entry["training"]["data"]
+        assert entry["metrics"]["model"]["psnr"] > 0
+    assert isinstance(kcolor.load_model(), HypercolumnColorizer)
+    assert isinstance(kcolor.load_model("gan"), DiverseColorGenerator)

@@ -131,9 +131,6 @@ def test_samples_globs_and_errors(tiny_model_files, tmp_path):
     names = sorted(os.listdir(out))
     assert names == [f"p{i}_sample{k}.png" for i in range(2) for k in (1, 2, 3)]
 
-    no_model = kcolor("colorize", tmp_path / "p0.jpg", "-o", out)
-    assert no_model.returncode == 1
-    assert "no bundled models" in no_model.stderr and "--model" in no_model.stderr
     one_colouring = kcolor(
         "colorize",
         tmp_path / "p0.jpg",
@@ -197,3 +194,29 @@ def test_evaluate_reports_gan_diversity(tiny_model_files, tmp_path):
         assert image.size[0] > 6 * 160
     refused = kcolor(*arguments, "--model", tiny_model_files["hypercolumn"])
     assert refused.returncode == 1 and "--samples" in refused.stderr
+
+
+def test_colorize_uses_the_bundled_models(tmp_path):
+    """Right after install: no --model needed; --model gan gives several colourings."""
+    import skimage.data
+
+    photo = tmp_path / "astronaut.jpg"
+    Image.fromarray(skimage.data.astronaut()).convert("L").save(photo)
+    out = tmp_path / "out"
+    default = kcolor("colorize", photo, "-o", out, "--quiet")
+    assert default.returncode == 0, default.stderr
+    gan = kcolor(
+        "colorize", photo, "-o", out / "gan", "--model", "gan", "--samples", "2", "--quiet"
+    )
+    assert gan.returncode == 0, gan.stderr
+    results = [out / "astronaut.png", out / "gan" / "astronaut_sample1.png"]
+    results.append(out / "gan" / "astronaut_sample2.png")
+    images = []
+    for path in results:
+        with Image.open(path) as image:
+            assert image.size == (512, 512)
+            images.append(np.asarray(image.convert("RGB"), float))
+    for image in images:
+        # Colour where the input had none: the channels differ.
+        assert np.abs(image[..., 0] - image[..., 2]).mean() > 2
+    assert np.abs(images[1] - images[2]).mean() > 0.5

@@ -80,8 +80,6 @@ def test_gan_gives_several_different_samples(tiny_model_files):
 
 
 def test_clear_errors_for_missing_weights_and_unsupported_requests(tiny_model_files):
-    with pytest.raises(FileNotFoundError, match="no bundled models"):
-        kcolor.load_model()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         kcolor.load_model("nowhere.keras")
     with pytest.raises(ValueError, match="needs the GAN"):

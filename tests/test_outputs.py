@@ -1,4 +1,5 @@
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -40,3 +41,14 @@ def test_names_clash_is_a_problem_not_an_overwrite(tmp_path):
     )
     assert len(jobs) == 1 and len(problems) == 1
     assert "already" in problems[0][1]
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        target = tmp_path / "out.bin"
+        outputs.write_atomically(str(target), lambda handle: handle.write(b"data"))
+    finally:
+        os.umask(umask)
+    assert target.read_bytes() == b"data"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
