@@ -47,6 +47,12 @@ def main(argv=None) -> int:
     parser.add_argument("--default", action="store_true", help="the model used by default")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="K=V")
     parser.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="PHOTOS",
+        help="report what float16 storage changes: bundled vs float32 model on these photos",
+    )
+    parser.add_argument(
         "--folder",
         type=Path,
         default=Path(__file__).resolve().parents[1] / "kcolor" / "weights",
@@ -72,7 +78,34 @@ def main(argv=None) -> int:
         }
     entry = bundled.write(stored, args.name, args.folder, metadata, default=args.default)
     print(f"{args.folder / entry['file']}: {entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256']}")
+    if args.compare:
+        _compare(stored, bundled.load(args.name, args.folder), args.compare)
     return 0
+
+
+def _compare(full_model, stored_model, photos) -> None:
+    import numpy as np
+
+    from kcolor import color, inference, metrics, sources
+
+    paths = [path for source in sources.resolve_sources(photos) for path in source.images]
+    ab_differences, psnr_differences = [], []
+    for path in paths:
+        rgb = inference.read_image(path)
+        full, stored = inference.Colorizer(full_model), inference.Colorizer(stored_model)
+        l_norm = full.model_input(rgb)
+        ab_full, ab_stored = full.predict_ab(l_norm, seed=0), stored.predict_ab(l_norm, seed=0)
+        ab_differences.append(float(np.mean(np.abs(ab_full - ab_stored))) * color.AB_SCALE)
+        psnr_differences.append(
+            float(metrics.psnr(inference.compose(rgb, ab_full[0, 0]), rgb))
+            - float(metrics.psnr(inference.compose(rgb, ab_stored[0, 0]), rgb))
+        )
+    print(
+        f"float16 storage on {len(paths)} photo(s): mean |ab difference| "
+        f"{np.mean(ab_differences):.4f} Lab units (largest per photo "
+        f"{np.max(ab_differences):.4f}); PSNR float32 - float16: mean "
+        f"{np.mean(psnr_differences):+.4f} dB, largest {np.max(np.abs(psnr_differences)):.4f} dB"
+    )
 
 
 if __name__ == "__main__":

@@ -136,12 +136,15 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
             str(report),
             "--folder",
             str(folder),
+            "--compare",
+            str(photos),
         ],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "float16 storage on 6 photo(s)" in result.stdout
     entry = bundled.read_manifest(folder)["models"]["gan"]
     assert entry["training"]["steps"] == 4 and entry["training"]["images_seen"] == 8
     assert entry["training"]["wall_seconds"] is not None

@@ -65,3 +65,33 @@ def test_training_curves_plot(tmp_path):
     run_script("plot_training.py", *runs, "-o", output, "--labels", "A", "B")
     with Image.open(output) as image:
         assert image.format == "PNG" and image.size[0] > image.size[1] > 100
+
+
+def test_tune_decoding_scores_each_setting(tmp_path, tiny_model_files):
+    import json
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(2):
+        Image.fromarray(colour_photo(32, 32, index)).save(photos / f"{index}.png")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "tune_decoding.py"),
+            tiny_model_files["hypercolumn"],
+            str(photos),
+            "--boosts",
+            "1.0",
+            "2.0",
+            "--size",
+            "32",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [row["boost"] for row in rows] == [1.0, 2.0]
+    # More boost, more chroma: never less colourful.
+    assert rows[1]["colourfulness"] >= rows[0]["colourfulness"]
