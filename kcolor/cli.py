@@ -69,7 +69,75 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     _add_train_parser(commands)
+    _add_export_parser(commands)
+    _add_client_parser(commands)
     return parser
+
+
+def _add_export_parser(commands) -> None:
+    export = commands.add_parser(
+        "export",
+        help="export a model as a SavedModel for TF Serving or as TFLite for devices",
+        description="SavedModel: TF Serving's layout OUTPUT/NAME/VERSION with the whole "
+        "colorize path in the graph (encoded image in, PNG out; float signatures; warmup "
+        "requests), checked against the Keras model after writing. TFLite: one file per "
+        "variant in OUTPUT, builtin ops only, with a report of size, latency and "
+        "agreement with the Keras model.",
+    )
+    export.add_argument("--format", choices=("savedmodel", "tflite"), default="savedmodel")
+    export.add_argument("-o", "--output", required=True, help="model base folder / TFLite folder")
+    _add_model_arguments(export)
+    export.add_argument("--name", default="colorizer", help="served model name / file prefix")
+    export.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    export.add_argument("--version", type=int, help="SavedModel version (default: next)")
+    export.add_argument(
+        "--warmup", nargs="+", default=[], help="photos for the warmup requests (SavedModel)"
+    )
+    export.add_argument(
+        "--variants",
+        nargs="+",
+        default=["float32", "float16", "dynamic-int8", "int8"],
+        choices=("float32", "float16", "dynamic-int8", "int8"),
+        help="TFLite variants (default: all)",
+    )
+    export.add_argument(
+        "--input-size",
+        type=int,
+        default=256,
+        help="TFLite input side in pixels; 0 for a resizable input (default 256)",
+    )
+    export.add_argument(
+        "--representative", nargs="+", default=[], help="photos to calibrate the int8 variant on"
+    )
+    export.add_argument(
+        "--report-photos", nargs="+", default=[], help="photos to compare TFLite with Keras on"
+    )
+    export.add_argument("--report", help="write the TFLite report to this JSON file")
+    export.add_argument("--threads", type=int, default=2, help="threads for TFLite latency")
+
+
+def _add_client_parser(commands) -> None:
+    client = commands.add_parser(
+        "client",
+        help="colorize photos through a running TF Serving server (REST or gRPC)",
+        description="Send photos to a kcolor SavedModel served by TF Serving and write the "
+        "colorized PNGs to OUTPUT, with the rules of kcolor colorize (unreadable files "
+        "reported, existing outputs kept unless --force, exit status 1 on any failure).",
+    )
+    client.add_argument("protocol", choices=("rest", "grpc"))
+    client.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders or globs")
+    client.add_argument("-o", "--output", required=True, help="output folder")
+    client.add_argument(
+        "--server", help="REST: http://host:8501 (default); gRPC: host:8500 (default)"
+    )
+    client.add_argument("--model-name", default="colorizer", help="served model name")
+    client.add_argument("--version", type=int, help="model version (default: the latest)")
+    client.add_argument("--samples", type=int, default=1, help="colourings per photo (GAN)")
+    client.add_argument("--seed", type=int, help="first seed (GAN); default random")
+    client.add_argument("--batch-size", type=int, default=4, help="photos per request")
+    client.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    client.add_argument("--format", choices=("png", "jpg"), default="png")
+    client.add_argument("--force", action="store_true", help="replace existing outputs")
 
 
 def _add_train_parser(commands) -> None:
@@ -214,6 +282,91 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from kcolor import inference
+
+    model = inference.load_model(args.model)
+    source = args.model or "bundled default model"
+    if args.format == "savedmodel":
+        from kcolor import export, serving
+
+        warmup = [serving.upright_bytes(path) for path in _photo_paths(args.warmup)] or None
+        folder = export.export_savedmodel(
+            model,
+            args.output,
+            args.name,
+            version=args.version,
+            size=args.size,
+            warmup=warmup,
+            source=source,
+            overwrite=args.overwrite,
+        )
+        difference = export.verify_savedmodel(folder, model, args.size)
+        print(f"wrote {folder}; its ab differs from the Keras model's by at most {difference:.2e}")
+        return 0 if difference <= export.PARITY_TOLERANCE else 1
+    from kcolor import tflite
+
+    report = tflite.export_report(
+        model,
+        args.output,
+        args.variants,
+        input_size=args.input_size or None,
+        representative_photos=_photo_paths(args.representative),
+        report_photos=_photo_paths(args.report_photos),
+        name=args.name,
+        overwrite=args.overwrite,
+        num_threads=args.threads,
+    )
+    print(tflite.format_report(report))
+    if args.report:
+        from kcolor import outputs
+
+        text = json.dumps(report, indent=2).encode()
+        outputs.write_atomically(args.report, lambda handle: handle.write(text))
+    return 0
+
+
+def _photo_paths(inputs) -> list[str]:
+    from kcolor import sources
+
+    if not inputs:
+        return []
+    return [path for source in sources.resolve_sources(inputs) for path in source.images]
+
+
+def _client(args: argparse.Namespace) -> int:
+    from kcolor import outputs, serving
+
+    if args.samples < 1 or args.batch_size < 1:
+        raise ValueError("--samples and --batch-size must be at least 1.")
+    if args.protocol == "rest":
+        client = serving.RestClient(
+            args.server or "http://localhost:8501", args.model_name, args.version, args.timeout
+        )
+    else:
+        client = serving.GrpcClient(
+            args.server or "localhost:8500", args.model_name, args.version, args.timeout
+        )
+    jobs, problems = outputs.plan_jobs(args.inputs, args.output, args.format, args.samples)
+    for name, reason in problems:
+        print(f"failed {name}: {reason}", file=sys.stderr)
+    report = serving.colorize_files(
+        client,
+        jobs,
+        samples=args.samples,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        fmt=args.format,
+        force=args.force,
+    )
+    failures = len(report.failed) + len(problems)
+    print(
+        f"wrote {len(report.written)} file(s) to {args.output}; "
+        f"{len(report.skipped)} skipped, {failures} failed"
+    )
+    return 1 if failures else 0
+
+
 def _make_tfrecords(args: argparse.Namespace) -> int:
     from kcolor import tfrecords
 
@@ -241,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "colorize": _colorize,
         "evaluate": _evaluate,
         "train": _train,
+        "export": _export,
+        "client": _client,
     }
     try:
         return handlers[args.command](args)

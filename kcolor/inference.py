@@ -34,7 +34,7 @@ class ImageReadError(ValueError):
     """An input could not be read as an image; the message names it and says why."""
 
 
-def _orientation(encoded: bytes) -> int:
+def exif_orientation(encoded: bytes) -> int:
     """EXIF orientation (1-8) of an encoded image, 1 when absent or unreadable."""
     try:
         with Image.open(io.BytesIO(encoded)) as image:
@@ -88,8 +88,7 @@ def read_image(source) -> np.ndarray:
     except tf.errors.InvalidArgumentError:
         reason = decoding.explain_undecodable(encoded).numpy().decode()
         raise ImageReadError(f"{path}: {reason}") from None
-    rgb = np.round(rgb * 255.0).astype(np.uint8)
-    return _apply_orientation(rgb, _orientation(encoded))
+    return _apply_orientation(to_uint8(rgb).numpy(), exif_orientation(encoded))
 
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:
@@ -107,15 +106,69 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array[..., :3])
 
 
-def processing_shape(height: int, width: int, size: int, multiple: int) -> tuple[int, int]:
+def processing_shape(height, width, size: int, multiple: int):
     """The processing size: shorter side ``size``, aspect kept, both sides rounded to a
-    multiple of ``multiple`` (at least one multiple)."""
-    scale = size / min(height, width)
+    multiple of ``multiple`` (at least one multiple).
+
+    Takes Python ints or scalar int tensors (inside a graph, as the exported SavedModel
+    does) and returns an int32 tensor ``(height, width)``: one definition for both paths.
+    """
+    height = tf.cast(height, tf.float64)
+    width = tf.cast(width, tf.float64)
+    scale = size / tf.minimum(height, width)
 
     def side(length):
-        return max(multiple, int(round(length * scale / multiple)) * multiple)
+        multiples = tf.cast(tf.round(length * scale / multiple), tf.int32)
+        return tf.maximum(multiple, multiples * multiple)
 
-    return side(height), side(width)
+    return tf.stack([side(height), side(width)])
+
+
+def lightness_input(rgb, size: int, multiple: int):
+    """The model input of photos of one size.
+
+    Args:
+        rgb: uint8 tensor (B, H, W, 3), channel order R, G, B.
+        size: shorter side of the processing size; multiple: see :func:`processing_shape`.
+
+    Returns:
+        ``l_norm``: float32 (B, h, w, 1), ``L / 50 - 1`` at the processing size.
+    """
+    shape = tf.shape(rgb)
+    target = processing_shape(shape[1], shape[2], size, multiple)
+    # Resized as uint8 (tf.image.resize returns float32): no full-size float copy.
+    small = data.resize_image(rgb, target) / 255.0
+    l_norm, _ = color.rgb_to_model_lab(tf.clip_by_value(small, 0.0, 1.0))
+    return l_norm
+
+
+def colour_pixels(rgb, ab_norm):
+    """Replace the colour of ``rgb``'s pixels by ``ab_norm``, keeping their lightness.
+
+    Args:
+        rgb: uint8 tensor (..., 3), channel order R, G, B (only its Lab L is used).
+        ab_norm: float tensor (..., 2), channel order a, b, ``ab / 110``; same leading
+            shape.
+
+    Returns:
+        float32 tensor (..., 3), R, G, B in [0, 1] (:func:`to_uint8` gives the levels
+        that are saved).
+    """
+    lightness = color.rgb_to_lab(rgb)[..., :1]
+    ab = color.denormalize_ab(ab_norm)
+    return color.lab_to_rgb(tf.concat([lightness, ab], axis=-1))
+
+
+def gray_from_lightness(lightness):
+    """Lab L in [0, 100] (..., 1) -> the uint8 gray sRGB (..., 3) with that lightness."""
+    lightness = tf.cast(lightness, tf.float32)
+    neutral = tf.concat([lightness, tf.zeros_like(lightness), tf.zeros_like(lightness)], -1)
+    return to_uint8(color.lab_to_rgb(neutral))
+
+
+def to_uint8(rgb):
+    """float RGB in [0, 1] -> uint8 0..255, rounded as :func:`read_image` does."""
+    return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
 
 
 class Colorizer:
@@ -161,14 +214,9 @@ class Colorizer:
         ab_norm = self.model([repeated, noise], training=False)
         return tf.reshape(ab_norm, [shape[0], samples, shape[1], shape[2], 2])
 
-    def model_input(self, rgb: np.ndarray):
+    def model_input(self, rgb):
         """uint8 RGB (H, W, 3) -> ``l_norm`` (1, h, w, 1) at the processing size."""
-        height, width = rgb.shape[:2]
-        shape = processing_shape(height, width, self.size, self.multiple)
-        # Resized as uint8 (tf.image.resize returns float32): no full-size float copy.
-        small = data.resize_image(tf.convert_to_tensor(rgb[None]), shape) / 255.0
-        l_norm, _ = color.rgb_to_model_lab(tf.clip_by_value(small, 0.0, 1.0))
-        return l_norm
+        return lightness_input(tf.convert_to_tensor(rgb)[None], self.size, self.multiple)
 
 
 def compose(rgb: np.ndarray, ab_norm) -> np.ndarray:
@@ -186,10 +234,7 @@ def compose(rgb: np.ndarray, ab_norm) -> np.ndarray:
     output = np.empty((height, width, 3), np.uint8)
     for top in range(0, height, _STRIP_ROWS):
         rows = slice(top, min(top + _STRIP_ROWS, height))
-        lightness = color.rgb_to_lab(rgb[rows])[..., :1]
-        ab = color.denormalize_ab(ab_full[rows])
-        strip = color.lab_to_rgb(tf.concat([lightness, ab], axis=-1))
-        output[rows] = np.round(strip.numpy() * 255.0).astype(np.uint8)
+        output[rows] = to_uint8(colour_pixels(rgb[rows], ab_full[rows])).numpy()
     return output
 
 

@@ -126,3 +126,19 @@ def tiny_model_files(tmp_path_factory):
     generator.save(paths["generator"])
     hypercolumn.save(paths["hypercolumn"])
     return paths
+
+
+@pytest.fixture(scope="session")
+def exported(tiny_model_files, tmp_path_factory):
+    """The tiny hypercolumn model and GAN, loaded and exported once as SavedModels at
+    processing size 32: {"base": folder, "hypercolumn"/"gan": (model, version folder)}."""
+    import keras
+
+    from kcolor import export
+
+    base = tmp_path_factory.mktemp("serving")
+    result = {"base": base}
+    for name in ("hypercolumn", "gan"):
+        model = keras.saving.load_model(tiny_model_files[name])
+        result[name] = (model, export.export_savedmodel(model, base, name, size=32))
+    return result

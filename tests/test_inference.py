@@ -1,6 +1,7 @@
 import io
 
 import numpy as np
+import tensorflow as tf
 import pytest
 from conftest import colour_photo
 from PIL import Image, ImageOps
@@ -44,11 +45,24 @@ def test_reads_every_kind_of_input(tmp_path):
         inference.read_image(tmp_path / "missing.png")
 
 
+def _shape(height, width, size, multiple):
+    return tuple(int(side) for side in inference.processing_shape(height, width, size, multiple))
+
+
 def test_processing_shape_keeps_aspect_and_the_models_multiple():
-    assert inference.processing_shape(4000, 6000, 256, 16) == (256, 384)
-    assert inference.processing_shape(321, 481, 256, 1) == (256, 384)
-    assert inference.processing_shape(1, 1, 256, 16) == (256, 256)
-    assert inference.processing_shape(100, 1000, 64, 16) == (64, 640)
+    assert _shape(4000, 6000, 256, 16) == (256, 384)
+    assert _shape(321, 481, 256, 1) == (256, 384)
+    assert _shape(1, 1, 256, 16) == (256, 256)
+    assert _shape(100, 1000, 64, 16) == (64, 640)
+
+
+def test_processing_shape_in_a_graph_equals_the_eager_result():
+    traced = tf.function(
+        lambda height, width: inference.processing_shape(height, width, 256, 16),
+        input_signature=[tf.TensorSpec([], tf.int32)] * 2,
+    )
+    for height, width in ((4000, 6000), (321, 481), (17, 999), (256, 384), (1, 1)):
+        assert tuple(traced(height, width).numpy()) == _shape(height, width, 256, 16)
 
 
 def test_compose_keeps_the_full_resolution_lightness():

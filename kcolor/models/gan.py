@@ -38,6 +38,31 @@ def draw_noise(l_norm, channels, seed):
     return ops.broadcast_to(draw, (shape[0], shape[1], shape[2], channels))
 
 
+def draw_noise_per_image(l_norm, channels, seeds):
+    """The GAN's noise with one seed per image, for graphs whose seeds are tensors.
+
+    Image ``i`` gets exactly ``draw_noise(l_norm[i:i + 1], channels, int(seeds[i]))``
+    (Keras' integer seeds become the stateless seed ``(seed mod (2^31 - 2), 0)``), so a
+    served request with seed ``s`` colours as ``kcolor colorize --seed s`` does.
+
+    Args:
+        l_norm: float32 (B, H, W, 1).
+        channels: noise channels of the generator.
+        seeds: int tensor (B,).
+    """
+    seeds = tf.math.floormod(tf.cast(seeds, tf.int64), tf.int32.max - 1)
+    pairs = tf.stack([tf.cast(seeds, tf.int32), tf.zeros_like(seeds, tf.int32)], axis=-1)
+    draws = tf.map_fn(
+        lambda pair: tf.random.stateless_uniform(
+            (1, 1, 1, channels), seed=pair, minval=-1.0, maxval=1.0
+        )[0],
+        pairs,
+        fn_output_signature=tf.TensorSpec((1, 1, channels), tf.float32),
+    )
+    shape = tf.shape(l_norm)
+    return tf.broadcast_to(draws, (shape[0], shape[1], shape[2], channels))
+
+
 def _conv_initializer():
     # The reference initialises every convolution from a truncated normal, std 0.02.
     return keras.initializers.TruncatedNormal(stddev=0.02)

@@ -1,0 +1,302 @@
+"""Clients for a kcolor SavedModel behind TF Serving: REST and gRPC.
+
+Both send encoded photos to the ``serving_default`` signature (see
+:mod:`kcolor.export`) and get PNG bytes of the colorized photos at their own size:
+
+* :class:`RestClient`: ``POST /v1/models/NAME[/versions/N]:predict`` with TF Serving's
+  row format, ``{"instances": [{"image_bytes": {"b64": ...}, "seed": 1}]}``; the answer is
+  ``{"predictions": [{"b64": ...}]}`` (the output's ``_bytes`` suffix makes the server
+  base64-encode it). Only the standard library is used.
+* :class:`GrpcClient`: ``tensorflow.serving.PredictionService/Predict`` through
+  ``tensorflow-serving-api``, with the message size limits raised so full-size PNGs fit
+  (gRPC's default is 4 MiB; TF Serving itself accepts up to 2 GiB).
+
+:func:`colorize_files` colorizes files and folders through either client with the
+rules of ``kcolor colorize``: unreadable files are reported and skipped, existing outputs
+are kept unless ``force``, and outputs are written atomically.
+"""
+
+import base64
+import io
+import json
+import os
+import random
+import sys
+import urllib.error
+import urllib.request
+
+import numpy as np
+from PIL import Image
+
+from kcolor import batch, inference, outputs
+
+IMAGE_BYTES = "image_bytes"
+SEED = "seed"
+PNG_OUTPUT = "colorized_png_bytes"
+# Largest gRPC message the client sends or accepts: a few full-size PNGs.
+DEFAULT_MAX_MESSAGE_BYTES = 256 << 20
+
+
+class ServingError(RuntimeError):
+    """The server refused or failed a request; the message is the server's."""
+
+
+def rest_predict_body(images, seeds=None, signature: str = "serving_default") -> dict:
+    """The JSON body of a REST predict request (TF Serving's row format).
+
+    Args:
+        images: encoded photos (bytes).
+        seeds: one int per photo for a GAN model, or None.
+    """
+    instances = []
+    for index, encoded in enumerate(images):
+        instance = {IMAGE_BYTES: {"b64": base64.b64encode(encoded).decode("ascii")}}
+        if seeds is not None:
+            instance[SEED] = int(seeds[index])
+        instances.append(instance)
+    return {"signature_name": signature, "instances": instances}
+
+
+def parse_rest_predictions(body: dict) -> list[bytes]:
+    """PNG bytes from a REST predict response.
+
+    A signature with one output is answered ``{"predictions": [{"b64": ...}, ...]}``;
+    with several, each prediction is an object keyed by output name.
+
+    Raises:
+        ServingError: the body holds an ``error`` or no PNG output.
+    """
+    if "error" in body:
+        raise ServingError(str(body["error"]))
+    if "predictions" not in body:
+        raise ServingError(f"response has no predictions: {sorted(body)}")
+    images = []
+    for prediction in body["predictions"]:
+        if isinstance(prediction, dict) and PNG_OUTPUT in prediction:
+            prediction = prediction[PNG_OUTPUT]
+        if not (isinstance(prediction, dict) and set(prediction) == {"b64"}):
+            raise ServingError(f"prediction is not base64 bytes: {str(prediction)[:80]}")
+        images.append(base64.b64decode(prediction["b64"]))
+    return images
+
+
+class RestClient:
+    """TF Serving's REST API (default port 8501).
+
+    Args:
+        url: the server, e.g. ``http://localhost:8501``.
+        model: the served model's name; version: a version number or None (latest).
+        timeout: seconds per request.
+    """
+
+    def __init__(self, url="http://localhost:8501", model="colorizer", version=None, timeout=120):
+        self.url = url.rstrip("/")
+        self.model = model
+        self.version = version
+        self.timeout = timeout
+
+    def _model_path(self) -> str:
+        path = f"{self.url}/v1/models/{self.model}"
+        return path + (f"/versions/{self.version}" if self.version is not None else "")
+
+    def _call(self, url, body=None) -> dict:
+        request = urllib.request.Request(
+            url,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            text = error.read().decode(errors="replace")
+            try:
+                message = json.loads(text).get("error", text)
+            except json.JSONDecodeError:
+                message = text
+            raise ServingError(f"{url}: HTTP {error.code}: {message}") from None
+        except urllib.error.URLError as error:
+            raise ServingError(f"{url}: cannot connect ({error.reason})") from None
+
+    def signature_inputs(self) -> list[str]:
+        """Input names of ``serving_default`` (``["image_bytes", "seed"]`` for a GAN)."""
+        body = self._call(self._model_path() + "/metadata")
+        signatures = body["metadata"]["signature_def"]["signature_def"]
+        return sorted(signatures["serving_default"]["inputs"])
+
+    def colorize(self, images, seeds=None) -> list[bytes]:
+        """PNG bytes of the colorized ``images`` (encoded photos), in order."""
+        body = self._call(self._model_path() + ":predict", rest_predict_body(images, seeds))
+        results = parse_rest_predictions(body)
+        if len(results) != len(images):
+            raise ServingError(f"sent {len(images)} images, received {len(results)}")
+        return results
+
+
+class GrpcClient:
+    """TF Serving's gRPC PredictionService (default port 8500).
+
+    Args:
+        target: ``host:port``.
+        model: the served model's name; version: a version number or None (latest).
+        timeout: seconds per request.
+        max_message_bytes: the largest message sent or received.
+    """
+
+    def __init__(
+        self,
+        target="localhost:8500",
+        model="colorizer",
+        version=None,
+        timeout=120,
+        max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+    ):
+        import grpc
+        from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+        self.model = model
+        self.version = version
+        self.timeout = timeout
+        self.channel = grpc.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_send_message_length", max_message_bytes),
+                ("grpc.max_receive_message_length", max_message_bytes),
+            ],
+        )
+        self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def _spec(self, message, signature="serving_default"):
+        message.model_spec.name = self.model
+        message.model_spec.signature_name = signature
+        if self.version is not None:
+            message.model_spec.version.value = int(self.version)
+
+    def _rpc(self, method, request):
+        import grpc
+
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise ServingError(f"{error.code().name}: {error.details()}") from None
+
+    def signature_inputs(self) -> list[str]:
+        """Input names of ``serving_default`` (``["image_bytes", "seed"]`` for a GAN)."""
+        from tensorflow_serving.apis import get_model_metadata_pb2
+
+        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+        self._spec(request)
+        response = self._rpc(self.stub.GetModelMetadata, request)
+        signatures = get_model_metadata_pb2.SignatureDefMap()
+        response.metadata["signature_def"].Unpack(signatures)
+        return sorted(signatures.signature_def["serving_default"].inputs)
+
+    def colorize(self, images, seeds=None) -> list[bytes]:
+        """PNG bytes of the colorized ``images`` (encoded photos), in order."""
+        import tensorflow as tf
+        from tensorflow_serving.apis import predict_pb2
+
+        request = predict_pb2.PredictRequest(output_filter=[PNG_OUTPUT])
+        self._spec(request)
+        request.inputs[IMAGE_BYTES].CopyFrom(tf.make_tensor_proto(list(images), tf.string))
+        if seeds is not None:
+            request.inputs[SEED].CopyFrom(tf.make_tensor_proto(list(seeds), tf.int64))
+        response = self._rpc(self.stub.Predict, request)
+        results = list(response.outputs[PNG_OUTPUT].string_val)
+        if len(results) != len(images):
+            raise ServingError(f"sent {len(images)} images, received {len(results)}")
+        return results
+
+
+def upright_bytes(path) -> bytes:
+    """The bytes to send for a photo: the file as it is, or, when its EXIF orientation
+    turns it, a PNG of the upright photo (the server does not read EXIF).
+
+    Raises:
+        kcolor.inference.ImageReadError: the file is missing or not a readable image.
+    """
+    rgb = inference.read_image(path)  # checks it decodes, as the server will
+    with open(path, "rb") as handle:
+        encoded = handle.read()
+    if inference.exif_orientation(encoded) == 1:
+        return encoded
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def colorize_files(
+    client,
+    jobs,
+    *,
+    samples: int = 1,
+    seed: int | None = None,
+    batch_size: int = 4,
+    fmt: str = "png",
+    force: bool = False,
+) -> batch.BatchReport:
+    """Colorize ``jobs`` (:func:`kcolor.outputs.plan_jobs`) through a server.
+
+    Args:
+        client: a :class:`RestClient` or :class:`GrpcClient`.
+        samples: colourings per photo; more than 1 needs a GAN model. Sample ``k`` of a
+            photo uses seed ``seed + k``.
+        seed: the first seed (GAN); None picks one at random.
+        batch_size: photos per request.
+        fmt: "png" (the server's bytes, unchanged) or "jpg".
+        force: replace existing outputs.
+    """
+    report = batch.BatchReport()
+    diverse = SEED in client.signature_inputs()
+    if samples > 1 and not diverse:
+        raise ValueError("The served model gives one colouring per image; samples > 1 needs a GAN.")
+    first_seed = random.randrange(2**31) if seed is None and diverse else seed or 0
+    pending = []
+
+    def send(group):
+        images = [encoded for _, encoded in group for _ in range(samples)]
+        seeds = [first_seed + k for _ in group for k in range(samples)] if diverse else None
+        try:
+            results = client.colorize(images, seeds)
+        except ServingError as error:
+            for job, _ in group:
+                report.failed.append((job.source, str(error)))
+                print(f"failed {job.source}: {error}", file=sys.stderr)
+            return
+        for index, (job, _) in enumerate(group):
+            for k, path in enumerate(job.outputs):
+                png = results[index * samples + k]
+                if fmt == "png":
+                    outputs.write_atomically(path, lambda handle, data=png: handle.write(data))
+                else:
+                    outputs.save_image(np.asarray(Image.open(io.BytesIO(png))), path, fmt)
+                report.written.append(path)
+
+    for job in jobs:
+        existing = [path for path in job.outputs if os.path.exists(path)]
+        if existing and not force:
+            reason = f"{existing[0]} exists (pass --force to replace it)"
+            report.skipped.append((job.source, reason))
+            print(f"skipped {job.source}: {report.skipped[-1][1]}", file=sys.stderr)
+            continue
+        try:
+            pending.append((job, upright_bytes(job.source)))
+        except inference.ImageReadError as error:
+            report.failed.append((job.source, str(error).removeprefix(job.source + ": ")))
+            print(f"failed {job.source}: {report.failed[-1][1]}", file=sys.stderr)
+            continue
+        if len(pending) >= batch_size:
+            send(pending)
+            pending = []
+    if pending:
+        send(pending)
+    return report

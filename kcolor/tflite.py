@@ -1,0 +1,375 @@
+"""TFLite (LiteRT) export for devices, and running the result with ``ai-edge-litert``.
+
+The TFLite model is the network alone, with a float interface in every variant:
+
+* input ``lightness``: float32 (1, S, S, 1), Lab L in [0, 100], at the processing size
+  (``S`` fixed at export, or any height and width for a resizable model; the
+  hypercolumn model needs sides divisible by 16);
+* GAN only, input ``noise``: float32 (1, C), uniform in [-1, 1], one colouring per draw;
+* output ``ab``: float32 (1, S, S, 2), Lab a and b at the same size.
+
+Decoding, resizing and the Lab/RGB conversions stay on the device's side (they are
+cheap, and 8-bit quantization of them would cost accuracy), as :class:`LiteColorizer`
+does for the report. Conversion allows builtin ops only, so it fails rather than
+emitting TensorFlow (Flex) ops that a device runtime lacks.
+
+Variants: ``float32``; ``float16`` (weights stored as float16); ``dynamic-int8``
+(int8 weights, float activations); ``int8`` (int8 weights and activations in the
+network, calibrated on representative photos; the hypercolumn's histogram decoding
+stays float; float input and output).
+"""
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kcolor import color, data, inference, metrics, outputs
+from kcolor.models import DiverseColorGAN, HypercolumnColorizer
+
+VARIANTS = ("float32", "float16", "dynamic-int8", "int8")
+SIGNATURE = "colorize"
+# Op types the int8 variant keeps in float: those of the histogram decoding (softmax to
+# ab), which the network itself does not use.
+FLOAT_OPS = (
+    "SOFTMAX",
+    "CUMSUM",
+    "DIV",
+    "SQRT",
+    "SUM",
+    "GATHER",
+    "LESS",
+    "CAST",
+    "SELECT",
+    "MINIMUM",
+    "MAXIMUM",
+    "SUB",
+)
+
+
+class ConversionError(RuntimeError):
+    """The model could not be converted as asked; the message says why."""
+
+
+def _generator_of(model):
+    return model.generator if isinstance(model, DiverseColorGAN) else model
+
+
+def _archive(model, input_size: int | None) -> keras.export.ExportArchive:
+    inference.Colorizer(model)  # checks the model type
+    side = input_size or None
+    specs = [tf.TensorSpec([1, side, side, 1], tf.float32, name="lightness")]
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    if isinstance(model, HypercolumnColorizer):
+
+        def network(lightness):
+            ab_norm = model(color.normalize_l(lightness), training=False)
+            return {"ab": color.denormalize_ab(ab_norm)}
+
+    else:
+        generator = _generator_of(model)
+        specs.append(tf.TensorSpec([1, generator.noise_channels], tf.float32, name="noise"))
+
+        def network(lightness, noise):
+            shape = tf.shape(lightness)
+            planes = tf.broadcast_to(
+                noise[:, None, None, :], (1, shape[1], shape[2], generator.noise_channels)
+            )
+            ab_norm = generator([color.normalize_l(lightness), planes], training=False)
+            return {"ab": color.denormalize_ab(ab_norm)}
+
+    archive.add_endpoint(SIGNATURE, network, input_signature=specs)
+    return archive
+
+
+def representative_inputs(photos, input_size: int, count: int = 100, noise_channels=None):
+    """Calibration inputs for the ``int8`` variant: a generator factory over up to
+    ``count`` photos' lightness at ``input_size`` (plus a noise draw for the GAN)."""
+    rng = np.random.default_rng(0)
+    lightness = []
+    for path in list(photos)[:count]:
+        rgb = inference.read_image(path)
+        small = data.resize_image(tf.convert_to_tensor(rgb)[None], (input_size, input_size))
+        lab = color.rgb_to_lab(tf.clip_by_value(small / 255.0, 0.0, 1.0))
+        lightness.append(lab[..., :1].numpy())
+    if not lightness:
+        raise ConversionError("the int8 variant needs representative photos; none were read")
+
+    def generate():
+        for plane in lightness:
+            sample = {"lightness": plane}
+            if noise_channels:
+                sample["noise"] = rng.uniform(-1, 1, (1, noise_channels)).astype("float32")
+            yield sample
+
+    return generate
+
+
+def convert(model, variant: str, input_size: int | None = 256, representative=None) -> bytes:
+    """Convert ``model`` to a TFLite flatbuffer.
+
+    Args:
+        model: a colorization model (hypercolumn, GAN or generator).
+        variant: one of :data:`VARIANTS`.
+        input_size: the side of the square input, or None for a resizable input.
+        representative: for ``int8``, a generator factory (:func:`representative_inputs`).
+
+    Raises:
+        ConversionError: unknown variant, missing calibration data, or an op that is
+            not a TFLite builtin.
+    """
+    if variant not in VARIANTS:
+        raise ConversionError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    if variant == "int8" and representative is None:
+        raise ConversionError("the int8 variant needs representative photos to calibrate on")
+    with tempfile.TemporaryDirectory(prefix="kcolor-tflite-") as folder:
+        _archive(model, input_size).write_out(folder, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[SIGNATURE])
+        # Builtins only: a Flex (TensorFlow) op would load nowhere but a full TF runtime.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if variant != "float32":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if variant == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        try:
+            if variant == "int8":
+                return _full_integer(converter, representative)
+            return converter.convert()
+        except Exception as error:  # the converter raises several unrelated types
+            raise ConversionError(f"{variant} conversion failed: {error}") from error
+
+
+def _full_integer(converter, representative) -> bytes:
+    # The network runs in int8. The hypercolumn's histogram decoding stays float: int8
+    # division by a histogram's near-zero probability mass fails at run time (measured on
+    # photos: "DIV ... data[i] != zero_point"), and softmax and median need finer steps
+    # than 8 bits. The quantization debugger is TensorFlow's way to keep chosen op types
+    # float; all ops stay TFLite builtins (float kernels are builtins too, never Flex).
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+        tf.lite.OpsSet.TFLITE_BUILTINS,
+    ]
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(FLOAT_OPS))
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=representative, debug_options=options
+    )
+    return debugger.get_nondebug_quantized_model()
+
+
+class LiteColorizer:
+    """A TFLite colorizer run with ``ai-edge-litert`` (XNNPACK on CPU).
+
+    It has :class:`kcolor.inference.Colorizer`'s calling convention, so
+    :func:`kcolor.inference.compose` turns its predictions into full-size photos.
+
+    Args:
+        path: the ``.tflite`` file.
+        size: processing size (shorter side) for a resizable model; a fixed-size model
+            always runs at its own size (photos are stretched to it).
+        num_threads: CPU threads.
+    """
+
+    def __init__(self, path, size: int = 256, num_threads: int = 2):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = os.fspath(path)
+        self.interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
+        self.runner = self.interpreter.get_signature_runner(SIGNATURE)
+        details = self.runner.get_input_details()
+        self.fixed_side = None
+        signature = details["lightness"]["shape_signature"]
+        if signature[1] > 0:
+            self.fixed_side = int(signature[1])
+        self.noise_channels = int(details["noise"]["shape"][1]) if "noise" in details else 0
+        self.diverse = self.noise_channels > 0
+        self.size = self.fixed_side or size
+        self.multiple = 1 if self.diverse else 16
+
+    def model_input(self, rgb):
+        """uint8 RGB (H, W, 3) -> ``l_norm`` (1, h, w, 1) at the processing size."""
+        rgb = tf.convert_to_tensor(rgb)[None]
+        if self.fixed_side is None:
+            return inference.lightness_input(rgb, self.size, self.multiple)
+        small = data.resize_image(rgb, (self.fixed_side,) * 2)
+        l_norm, _ = color.rgb_to_model_lab(tf.clip_by_value(small / 255.0, 0.0, 1.0))
+        return l_norm
+
+    def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):
+        """``ab_norm`` (1, samples, h, w, 2) for ``l_norm`` (1, h, w, 1)."""
+        if samples != 1 and not self.diverse:
+            raise ValueError("The hypercolumn model gives one colouring per image.")
+        lightness = color.denormalize_l(l_norm).numpy()
+        rng = np.random.default_rng(seed)
+        results = []
+        for _ in range(samples):
+            inputs = {"lightness": lightness}
+            if self.diverse:
+                inputs["noise"] = rng.uniform(-1, 1, (1, self.noise_channels)).astype("float32")
+            results.append(self.runner(**inputs)["ab"] / color.AB_SCALE)
+        return tf.stack(results, axis=1)
+
+
+def latency_seconds(path, input_size: int, repeats: int = 10, num_threads: int = 2) -> float:
+    """Median seconds per image of a TFLite model at ``input_size`` square, after a
+    warm-up call (XNNPACK packs weights on the first)."""
+    colorizer = LiteColorizer(path, size=input_size, num_threads=num_threads)
+    l_norm = tf.zeros((1, input_size, input_size, 1)) + 0.1
+    colorizer.predict_ab(l_norm)
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        colorizer.predict_ab(l_norm, seed=0)
+        timings.append(time.perf_counter() - start)
+    return float(np.median(timings))
+
+
+def agreement(model, path, photos, size: int = 256) -> dict:
+    """How a TFLite model's colourings differ from the Keras model's on ``photos``.
+
+    Both get the same input (the TFLite model's processing size) and, for the GAN, the
+    same noise; their ab is composed with each photo's full-size lightness.
+
+    Returns:
+        ``{"photos", "ab_rmse"}`` (Lab units, at the processing size), ``"psnr_keras"``,
+        ``"psnr_tflite"`` (dB against the original photos) and ``"psnr_difference"``
+        (Keras minus TFLite: positive means TFLite lost quality).
+    """
+    lite = LiteColorizer(path, size=size)
+    keras_colorizer = inference.Colorizer(model, size)
+    squared, psnr_keras, psnr_lite = [], [], []
+    for photo in photos:
+        rgb = inference.read_image(photo)
+        l_norm = lite.model_input(rgb)
+        ab_lite = lite.predict_ab(l_norm, seed=0)[0, 0]
+        if lite.diverse:
+            noise = np.random.default_rng(0).uniform(-1, 1, (1, lite.noise_channels))
+            planes = tf.broadcast_to(
+                tf.constant(noise, tf.float32)[:, None, None, :],
+                (1, *l_norm.shape[1:3], lite.noise_channels),
+            )
+            ab_keras = _generator_of(model)([l_norm, planes], training=False)[0]
+        else:
+            ab_keras = keras_colorizer.predict_ab(l_norm)[0, 0]
+        squared.append(float(np.mean(np.square((ab_lite - ab_keras) * color.AB_SCALE))))
+        psnr_keras.append(float(metrics.psnr(inference.compose(rgb, ab_keras), rgb)))
+        psnr_lite.append(float(metrics.psnr(inference.compose(rgb, ab_lite), rgb)))
+    if not squared:
+        raise ValueError("no photos to compare on")
+    return {
+        "photos": len(squared),
+        "ab_rmse": float(np.sqrt(np.mean(squared))),
+        "psnr_keras": float(np.mean(psnr_keras)),
+        "psnr_tflite": float(np.mean(psnr_lite)),
+        "psnr_difference": float(np.mean(psnr_keras) - np.mean(psnr_lite)),
+    }
+
+
+def export_variants(
+    model,
+    output_dir,
+    variants=VARIANTS,
+    *,
+    input_size: int | None = 256,
+    representative_photos=(),
+    name: str = "colorizer",
+    overwrite: bool = False,
+) -> dict:
+    """Write ``output_dir/NAME_<variant>.tflite`` for each variant (atomically).
+
+    Returns:
+        ``{variant: path}``.
+
+    Raises:
+        ConversionError: see :func:`convert`; FileExistsError: an output exists and
+        ``overwrite`` is off (checked before anything is converted).
+    """
+    output_dir = Path(output_dir)
+    paths = {
+        variant: output_dir / f"{name}_{variant.replace('-', '_')}.tflite" for variant in variants
+    }
+    existing = [str(path) for path in paths.values() if path.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{existing[0]} exists (pass --overwrite to replace it)")
+    representative = None
+    if "int8" in variants:
+        side = input_size or 256
+        generator = _generator_of(model)
+        channels = None if isinstance(model, HypercolumnColorizer) else generator.noise_channels
+        representative = representative_inputs(representative_photos, side, noise_channels=channels)
+    for variant, path in paths.items():
+        flatbuffer = convert(model, variant, input_size, representative)
+        outputs.write_atomically(str(path), lambda handle, data=flatbuffer: handle.write(data))
+    return paths
+
+
+def export_report(
+    model,
+    output_dir,
+    variants=VARIANTS,
+    *,
+    input_size: int | None = 256,
+    representative_photos=(),
+    report_photos=(),
+    name: str = "colorizer",
+    overwrite: bool = False,
+    num_threads: int = 2,
+) -> dict:
+    """Export the variants and measure each: file size, latency per image at the input
+    size (256 for a resizable model), and, on ``report_photos``, the agreement with the
+    Keras model (:func:`agreement`).
+
+    Returns:
+        ``{"input_size", "threads", "photos", "variants": [{"variant", "path", "bytes",
+        "latency_ms", ...agreement}]}``.
+    """
+    paths = export_variants(
+        model,
+        output_dir,
+        variants,
+        input_size=input_size,
+        representative_photos=representative_photos,
+        name=name,
+        overwrite=overwrite,
+    )
+    side = input_size or 256
+    rows = []
+    for variant, path in paths.items():
+        row = {
+            "variant": variant,
+            "path": str(path),
+            "bytes": path.stat().st_size,
+            "latency_ms": 1000 * latency_seconds(path, side, num_threads=num_threads),
+        }
+        if report_photos:
+            row.update(agreement(model, path, report_photos, side))
+        rows.append(row)
+    return {
+        "input_size": input_size,
+        "threads": num_threads,
+        "photos": len(report_photos),
+        "variants": rows,
+    }
+
+
+def format_report(report: dict) -> str:
+    """The report as a plain-text table."""
+    side = report["input_size"] or "resizable"
+    lines = [
+        f"TFLite variants, input {side}, {report['threads']} threads (XNNPACK); "
+        f"agreement with Keras on {report['photos']} photos",
+        f"{'variant':<14}{'MB':>8}{'ms/image':>10}{'ab RMSE':>10}{'dPSNR dB':>10}",
+    ]
+    for row in report["variants"]:
+        rmse = f"{row['ab_rmse']:.3f}" if "ab_rmse" in row else "-"
+        difference = f"{row['psnr_difference']:+.3f}" if "psnr_difference" in row else "-"
+        lines.append(
+            f"{row['variant']:<14}{row['bytes'] / 1e6:>8.1f}{row['latency_ms']:>10.1f}"
+            f"{rmse:>10}{difference:>10}"
+        )
+    return "\n".join(lines)
