@@ -22,6 +22,7 @@ stays float; float input and output).
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -137,9 +138,13 @@ def convert(model, variant: str, input_size: int | None = 256, representative=No
         if variant == "float16":
             converter.target_spec.supported_types = [tf.float16]
         try:
-            if variant == "int8":
-                return _full_integer(converter, representative)
-            return converter.convert()
+            with warnings.catch_warnings():
+                # TensorFlow's calibrator runs its own deprecated tf.lite.Interpreter; the
+                # warning is about TensorFlow's code, not this conversion.
+                warnings.filterwarnings("ignore", "[\\s\\S]*tf.lite.Interpreter is deprecated")
+                if variant == "int8":
+                    return _full_integer(converter, representative)
+                return converter.convert()
         except Exception as error:  # the converter raises several unrelated types
             raise ConversionError(f"{variant} conversion failed: {error}") from error
 

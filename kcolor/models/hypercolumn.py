@@ -494,7 +494,8 @@ class HypercolumnColorizer(keras.Model):
         if self.fading is not None:
             strength = ops.norm(z, axis=-1) / self.bins
             chroma = chroma * ops.minimum(strength / self.fading, 1.0)
-        ab = direction * (chroma * self.boost)[..., None]
+        # expand_dims, not [..., None]: a new axis on a dynamic shape has no TFLite builtin.
+        ab = direction * ops.expand_dims(chroma * self.boost, -1)
         return color.normalize_ab(ab)
 
     # --- training -----------------------------------------------------------------------
@@ -594,8 +595,9 @@ def _median(probs, width):
     cumulative = ops.cumsum(probs, axis=-1)
     index = ops.sum(ops.cast(cumulative < 0.5, "int32"), axis=-1)
     index = ops.minimum(index, probs.shape[-1] - 1)
-    below = ops.take_along_axis(cumulative, index[..., None], axis=-1)[..., 0]
-    mass = ops.take_along_axis(probs, index[..., None], axis=-1)[..., 0]
+    index_column = ops.expand_dims(index, -1)  # not [..., None]: see decode
+    below = ops.take_along_axis(cumulative, index_column, axis=-1)[..., 0]
+    mass = ops.take_along_axis(probs, index_column, axis=-1)[..., 0]
     inside = ops.clip((0.5 - (below - mass)) / ops.maximum(mass, 1e-12), 0.0, 1.0)
     return (ops.cast(index, probs.dtype) + inside) * width
 
