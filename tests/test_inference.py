@@ -1,8 +1,8 @@
 import io
 
 import numpy as np
-import tensorflow as tf
 import pytest
+import tensorflow as tf
 from conftest import colour_photo
 from PIL import Image, ImageOps
 

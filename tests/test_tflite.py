@@ -57,6 +57,7 @@ def test_all_variants_convert_to_builtins_and_run(tiny_model_files, photos, tmp_
     # float32 is the Keras model; the quantized ones are close to it.
     assert rows["float32"]["ab_rmse"] < 1e-3
     assert rows["float16"]["ab_rmse"] < 0.5
+
     def tensor_types(variant):
         interpreter = Interpreter(model_path=rows[variant]["path"])
         return {detail["dtype"] for detail in interpreter.get_tensor_details()}
