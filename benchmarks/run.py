@@ -4,7 +4,7 @@ Usage:
     python -m benchmarks.run [NAME ...] [--json FILE] [--data DIR] [--quick]
 
 Names: color, pipeline, gan-train, gan-generator, hc-train, hc-head, hc-inference,
-colorize, colorize-memory, train (default: all). Prints a table and optionally writes JSON.
+colorize, colorize-memory, train, export (default: all). Prints a table and optionally writes JSON.
 The ratio column is kcolor's speed over the baseline's: a speed-up, or for rows measured
 against the convolution peak (gan-train, gan-generator, hc-inference) the fraction of
 that peak reached; for colorize-memory, the photo's memory in float32 planes of its size.
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.colorize import bench_colorize, bench_peak_memory
+from benchmarks.export import bench_export
 from benchmarks.gan import bench_gan_generator, bench_gan_training
 from benchmarks.hypercolumn import (
     bench_hypercolumn_head,
@@ -193,6 +194,7 @@ BENCHMARKS = {
     "colorize": bench_colorize,
     "colorize-memory": bench_peak_memory,
     "train": bench_training,
+    "export": bench_export,
 }
 
 

@@ -9,6 +9,9 @@ Submodules (imported on first use, so ``kcolor --version`` does not load TensorF
     kcolor.metrics    PSNR, SSIM, ab-error AuC, colourfulness.
     kcolor.sources    resolving folders, globs, files and shards to file lists.
     kcolor.tfrecords  sharding image folders into TFRecord files.
+    kcolor.export     SavedModel export for TF Serving (the colorize path in the graph).
+    kcolor.tflite     TFLite variants for devices, run with ai-edge-litert.
+    kcolor.serving    REST and gRPC clients for a model served by TF Serving.
 """
 
 import importlib
@@ -21,12 +24,15 @@ _SUBMODULES = (
     "data",
     "decoding",
     "evaluation",
+    "export",
     "inference",
     "metrics",
     "models",
     "outputs",
+    "serving",
     "sources",
     "tfrecords",
+    "tflite",
 )
 # Functions re-exported from their modules, also imported on first use.
 _FUNCTIONS = {"colorize": "inference", "load_model": "inference"}

@@ -39,10 +39,8 @@ from PIL import Image
 from kcolor import __version__, color, decoding, inference
 from kcolor.models import DiverseColorGAN
 from kcolor.models.gan import draw_noise_per_image
+from kcolor.serving import IMAGE_BYTES, PNG_OUTPUT, SEED
 
-IMAGE_BYTES = "image_bytes"
-SEED = "seed"
-PNG_OUTPUT = "colorized_png_bytes"
 WARMUP_FILE = "tf_serving_warmup_requests"
 INFO_FILE = "export_info.json"
 # The largest ab difference (Lab units) from the Keras model an export may have.

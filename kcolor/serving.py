@@ -30,6 +30,7 @@ from PIL import Image
 
 from kcolor import batch, inference, outputs
 
+# The serving_default contract of kcolor.export's SavedModels.
 IMAGE_BYTES = "image_bytes"
 SEED = "seed"
 PNG_OUTPUT = "colorized_png_bytes"

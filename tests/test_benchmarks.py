@@ -26,6 +26,8 @@ def test_benchmarks_run_and_write_json(tmp_path, capsys):
         "colorize-memory",
         *["train-hypercolumn"] * 3,
         *["train-gan"] * 3,
+        "export-savedmodel",
+        *[f"tflite-{variant}" for variant in ("float32", "float16", "dynamic-int8", "int8")],
     ]
     for row in report["results"]:
         # A quick run's small photo may not raise the peak memory at all.
