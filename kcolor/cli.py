@@ -181,7 +181,8 @@ def _add_model_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--model",
         default=None,
-        help="a .keras model file (or the name of a bundled model: default, hypercolumn, gan)",
+        help="a .keras or .tflite model file (or the name of a bundled model: default, "
+        "hypercolumn, gan)",
     )
     command.add_argument(
         "--size", type=int, default=256, help="shorter side of the processing size (256)"
@@ -191,6 +192,10 @@ def _add_model_arguments(command: argparse.ArgumentParser) -> None:
 def _colorizer(args: argparse.Namespace):
     from kcolor import inference
 
+    if args.model and str(args.model).endswith(".tflite"):
+        from kcolor import tflite
+
+        return tflite.LiteColorizer(args.model, args.size)
     return inference.Colorizer(inference.load_model(args.model), args.size)
 
 

@@ -169,7 +169,8 @@ class LiteColorizer:
     """A TFLite colorizer run with ``ai-edge-litert`` (XNNPACK on CPU).
 
     It has :class:`kcolor.inference.Colorizer`'s calling convention, so
-    :func:`kcolor.inference.compose` turns its predictions into full-size photos.
+    :func:`kcolor.inference.compose` turns its predictions into full-size photos and
+    ``kcolor colorize`` / ``kcolor evaluate --model FILE.tflite`` run it.
 
     Args:
         path: the ``.tflite`` file.
@@ -204,18 +205,23 @@ class LiteColorizer:
         return l_norm
 
     def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):
-        """``ab_norm`` (1, samples, h, w, 2) for ``l_norm`` (1, h, w, 1)."""
-        if samples != 1 and not self.diverse:
-            raise ValueError("The hypercolumn model gives one colouring per image.")
+        """``ab_norm`` (B, samples, h, w, 2) for ``l_norm`` (B, h, w, 1), one image at a
+        time (the TFLite model's batch is 1); the GAN's noise is drawn from ``seed``."""
+        if samples < 1 or (samples != 1 and not self.diverse):
+            raise ValueError("samples must be 1, or more with a GAN model.")
         lightness = color.denormalize_l(l_norm).numpy()
         rng = np.random.default_rng(seed)
-        results = []
-        for _ in range(samples):
-            inputs = {"lightness": lightness}
-            if self.diverse:
-                inputs["noise"] = rng.uniform(-1, 1, (1, self.noise_channels)).astype("float32")
-            results.append(self.runner(**inputs)["ab"] / color.AB_SCALE)
-        return tf.stack(results, axis=1)
+        images = []
+        for image in lightness:
+            colourings = []
+            for _ in range(samples):
+                inputs = {"lightness": image[None]}
+                if self.diverse:
+                    noise = rng.uniform(-1, 1, (1, self.noise_channels))
+                    inputs["noise"] = noise.astype("float32")
+                colourings.append(self.runner(**inputs)["ab"][0] / color.AB_SCALE)
+            images.append(np.stack(colourings))
+        return tf.constant(np.stack(images))
 
 
 def latency_seconds(path, input_size: int, repeats: int = 10, num_threads: int = 2) -> float:

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 from conftest import colour_photo, encode
+from PIL import Image
 
 from kcolor import cli, inference, tflite
 from kcolor.models import HypercolumnColorizer
@@ -152,3 +153,33 @@ def test_cli_writes_the_variants_and_the_report(tiny_model_files, photos, tmp_pa
         "colorizer_float32.tflite",
         "colorizer_int8.tflite",
     ]
+
+
+def test_colorize_and_evaluate_run_a_tflite_model(tiny_model_files, photos, tmp_path, capsys):
+    model = keras.saving.load_model(tiny_model_files["gan"])
+    path = tflite.export_variants(model, tmp_path, ["float16"], input_size=32)["float16"]
+    output = tmp_path / "out"
+    status = cli.main(
+        [
+            "colorize",
+            *photos[:2],
+            "-o",
+            str(output),
+            "--model",
+            str(path),
+            "--samples",
+            "2",
+            "--seed",
+            "3",
+            "--batch-size",
+            "2",
+            "--quiet",
+        ]
+    )
+    assert status == 0
+    first, second = (np.asarray(Image.open(output / f"photo0_sample{k}.png")) for k in (1, 2))
+    assert first.shape == (40, 52, 3)  # the photo's own size, not the model's 32x32
+    assert np.abs(first.astype(int) - second.astype(int)).max() > 0
+    status = cli.main(["evaluate", *photos[:2], "--model", str(path), "--quiet"])
+    assert status == 0
+    assert "psnr" in capsys.readouterr().out.lower()
