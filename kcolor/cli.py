@@ -200,26 +200,37 @@ def _colorizer(args: argparse.Namespace):
 
 
 def _colorize(args: argparse.Namespace) -> int:
-    from kcolor import batch, outputs
+    from kcolor import batch
 
     if args.samples < 1 or args.batch_size < 1:
         raise ValueError("--samples and --batch-size must be at least 1.")
     colorizer = _colorizer(args)
     if args.samples > 1 and not colorizer.diverse:
         raise ValueError("--samples above 1 needs a GAN model; this model gives one colouring.")
+    return _run_jobs(
+        args,
+        lambda jobs: batch.colorize_files(
+            jobs,
+            colorizer,
+            samples=args.samples,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            fmt=args.format,
+            force=args.force,
+            progress=not args.quiet,
+        ),
+    )
+
+
+def _run_jobs(args: argparse.Namespace, colorize_files) -> int:
+    """Plan the outputs of ``args.inputs``, report inputs that cannot be planned, run
+    ``colorize_files(jobs)`` and print the summary; returns the exit status."""
+    from kcolor import outputs
+
     jobs, problems = outputs.plan_jobs(args.inputs, args.output, args.format, args.samples)
     for name, reason in problems:
         print(f"failed {name}: {reason}", file=sys.stderr)
-    report = batch.colorize_files(
-        jobs,
-        colorizer,
-        samples=args.samples,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        fmt=args.format,
-        force=args.force,
-        progress=not args.quiet,
-    )
+    report = colorize_files(jobs)
     failures = len(report.failed) + len(problems)
     print(
         f"wrote {len(report.written)} file(s) to {args.output}; "
@@ -340,7 +351,7 @@ def _photo_paths(inputs) -> list[str]:
 
 
 def _client(args: argparse.Namespace) -> int:
-    from kcolor import outputs, serving
+    from kcolor import serving
 
     if args.samples < 1 or args.batch_size < 1:
         raise ValueError("--samples and --batch-size must be at least 1.")
@@ -352,24 +363,18 @@ def _client(args: argparse.Namespace) -> int:
         client = serving.GrpcClient(
             args.server or "localhost:8500", args.model_name, args.version, args.timeout
         )
-    jobs, problems = outputs.plan_jobs(args.inputs, args.output, args.format, args.samples)
-    for name, reason in problems:
-        print(f"failed {name}: {reason}", file=sys.stderr)
-    report = serving.colorize_files(
-        client,
-        jobs,
-        samples=args.samples,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        fmt=args.format,
-        force=args.force,
+    return _run_jobs(
+        args,
+        lambda jobs: serving.colorize_files(
+            client,
+            jobs,
+            samples=args.samples,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            fmt=args.format,
+            force=args.force,
+        ),
     )
-    failures = len(report.failed) + len(problems)
-    print(
-        f"wrote {len(report.written)} file(s) to {args.output}; "
-        f"{len(report.skipped)} skipped, {failures} failed"
-    )
-    return 1 if failures else 0
 
 
 def _make_tfrecords(args: argparse.Namespace) -> int:
