@@ -35,19 +35,19 @@ from kcolor.models import DiverseColorGAN, HypercolumnColorizer
 
 VARIANTS = ("float32", "float16", "dynamic-int8", "int8")
 SIGNATURE = "colorize"
-# Op types the int8 variant keeps in float. The convolutions and dense layers (nearly all
-# the arithmetic) run in int8. Measured on 20 BSDS500 photos (PSNR against the Keras
-# model): with only the histogram decoding in float (softmax to ab) the int8 model lost
-# 1.78 dB; also keeping the hypercolumn's assembly in float (tap scaling, pooling and
-# upsampling of the projected maps, and their sum: MUL, AVERAGE_POOL_2D,
-# RESIZE_BILINEAR, ADD) brought the loss to 0.05 dB; any one of those alone did not help.
-FLOAT_OPS = (
-    # histogram decoding
+# Op types the int8 variant keeps in float; the convolutions and dense layers (nearly all
+# the arithmetic) run in int8. The histogram decoding (softmax to ab) must stay float:
+# int8 division by a near-zero probability mass fails at run time. With only those in
+# float the hypercolumn model lost about 1.8 dB PSNR against Keras; the hypercolumn's
+# assembly (tap scaling, pooling and upsampling of the projected maps, and their sum)
+# in float too brought that to about 0.05 dB, and none of its ops alone did
+# (scripts/compare_int8_float_ops.py measures it; docs/results.md has the figures).
+DECODING_OPS = (
     "SOFTMAX", "CUMSUM", "DIV", "SQRT", "SUM", "GATHER", "LESS", "CAST", "SELECT",
     "MINIMUM", "MAXIMUM", "SUB",
-    # hypercolumn assembly
-    "MUL", "AVERAGE_POOL_2D", "RESIZE_BILINEAR", "ADD",
 )  # fmt: skip
+ASSEMBLY_OPS = ("MUL", "AVERAGE_POOL_2D", "RESIZE_BILINEAR", "ADD")
+FLOAT_OPS = DECODING_OPS + ASSEMBLY_OPS
 
 
 class ConversionError(RuntimeError):
@@ -109,7 +109,13 @@ def representative_inputs(photos, input_size: int, count: int = 100, noise_chann
     return generate
 
 
-def convert(model, variant: str, input_size: int | None = 256, representative=None) -> bytes:
+def convert(
+    model,
+    variant: str,
+    input_size: int | None = 256,
+    representative=None,
+    float_ops=FLOAT_OPS,
+) -> bytes:
     """Convert ``model`` to a TFLite flatbuffer.
 
     Args:
@@ -117,6 +123,7 @@ def convert(model, variant: str, input_size: int | None = 256, representative=No
         variant: one of :data:`VARIANTS`.
         input_size: the side of the square input, or None for a resizable input.
         representative: for ``int8``, a generator factory (:func:`representative_inputs`).
+        float_ops: for ``int8``, the TFLite op types kept in float.
 
     Raises:
         ConversionError: unknown variant, missing calibration data, or an op that is
@@ -141,24 +148,21 @@ def convert(model, variant: str, input_size: int | None = 256, representative=No
                 # warning is about TensorFlow's code, not this conversion.
                 warnings.filterwarnings("ignore", "[\\s\\S]*tf.lite.Interpreter is deprecated")
                 if variant == "int8":
-                    return _full_integer(converter, representative)
+                    return _full_integer(converter, representative, float_ops)
                 return converter.convert()
         except Exception as error:  # the converter raises several unrelated types
             raise ConversionError(f"{variant} conversion failed: {error}") from error
 
 
-def _full_integer(converter, representative) -> bytes:
-    # Convolutions and dense layers run in int8; FLOAT_OPS stay float. Without that the
-    # hypercolumn's decoding also fails at run time: int8 division by a histogram's
-    # near-zero probability mass ("DIV ... data[i] != zero_point"). The quantization
-    # debugger is TensorFlow's way to keep chosen op types float; every op stays a TFLite
-    # builtin (float kernels are builtins too, never Flex).
+def _full_integer(converter, representative, float_ops) -> bytes:
+    # The quantization debugger is TensorFlow's way to keep chosen op types float; every
+    # op stays a TFLite builtin (float kernels are builtins too, never Flex).
     converter.representative_dataset = representative
     converter.target_spec.supported_ops = [
         tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
         tf.lite.OpsSet.TFLITE_BUILTINS,
     ]
-    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(FLOAT_OPS))
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(float_ops))
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter, debug_dataset=representative, debug_options=options
     )

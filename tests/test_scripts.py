@@ -95,3 +95,30 @@ def test_tune_decoding_scores_each_setting(tmp_path, tiny_model_files):
     assert [row["boost"] for row in rows] == [1.0, 2.0]
     # More boost, more chroma: never less colourful.
     assert rows[1]["colourfulness"] >= rows[0]["colourfulness"]
+
+
+def test_int8_float_op_comparison_reports_every_float_set(tmp_path, tiny_model_files):
+    import json
+
+    for index in range(3):
+        Image.fromarray(colour_photo(40, 48, index)).save(tmp_path / f"{index}.png")
+    report = tmp_path / "float_ops.json"
+    run_script(
+        "compare_int8_float_ops.py",
+        tmp_path,
+        "--model",
+        tiny_model_files["hypercolumn"],
+        "--calibration",
+        2,
+        "--compare",
+        1,
+        "--input-size",
+        32,
+        "--json",
+        report,
+    )
+    rows = json.loads(report.read_text())
+    names = [row["float_set"] for row in rows]
+    assert names[:2] == ["decoding", "decoding+assembly"] and len(names) == 6
+    assert all(row["photos"] == 1 and row["latency_ms"] > 0 for row in rows)
+    assert set(rows[1]["float_ops"]) > set(rows[0]["float_ops"])
