@@ -58,6 +58,20 @@ def _generator_of(model):
     return model.generator if isinstance(model, DiverseColorGAN) else model
 
 
+def _noise_planes(noise, like):
+    """The GAN's noise vector (1, C) spread over the plane of ``like`` (1, H, W, ...)."""
+    shape = tf.shape(like)
+    return tf.broadcast_to(noise[:, None, None, :], (1, shape[1], shape[2], noise.shape[-1]))
+
+
+def stretched_input(rgb, side: int):
+    """uint8 RGB (H, W, 3) -> ``l_norm`` (1, side, side, 1): the photo stretched to a
+    fixed-size TFLite model's square input."""
+    small = data.resize_image(tf.convert_to_tensor(rgb)[None], (side, side))
+    l_norm, _ = color.rgb_to_model_lab(tf.clip_by_value(small / 255.0, 0.0, 1.0))
+    return l_norm
+
+
 def _archive(model, input_size: int | None) -> keras.export.ExportArchive:
     inference.Colorizer(model)  # checks the model type
     side = input_size or None
@@ -75,10 +89,7 @@ def _archive(model, input_size: int | None) -> keras.export.ExportArchive:
         specs.append(tf.TensorSpec([1, generator.noise_channels], tf.float32, name="noise"))
 
         def network(lightness, noise):
-            shape = tf.shape(lightness)
-            planes = tf.broadcast_to(
-                noise[:, None, None, :], (1, shape[1], shape[2], generator.noise_channels)
-            )
+            planes = _noise_planes(noise, lightness)
             ab_norm = generator([color.normalize_l(lightness), planes], training=False)
             return {"ab": color.denormalize_ab(ab_norm)}
 
@@ -92,10 +103,8 @@ def representative_inputs(photos, input_size: int, count: int = 100, noise_chann
     rng = np.random.default_rng(0)
     lightness = []
     for path in list(photos)[:count]:
-        rgb = inference.read_image(path)
-        small = data.resize_image(tf.convert_to_tensor(rgb)[None], (input_size, input_size))
-        lab = color.rgb_to_lab(tf.clip_by_value(small / 255.0, 0.0, 1.0))
-        lightness.append(lab[..., :1].numpy())
+        l_norm = stretched_input(inference.read_image(path), input_size)
+        lightness.append(color.denormalize_l(l_norm).numpy())
     if not lightness:
         raise ConversionError("the int8 variant needs representative photos; none were read")
 
@@ -201,12 +210,11 @@ class LiteColorizer:
 
     def model_input(self, rgb):
         """uint8 RGB (H, W, 3) -> ``l_norm`` (1, h, w, 1) at the processing size."""
-        rgb = tf.convert_to_tensor(rgb)[None]
         if self.fixed_side is None:
-            return inference.lightness_input(rgb, self.size, self.multiple)
-        small = data.resize_image(rgb, (self.fixed_side,) * 2)
-        l_norm, _ = color.rgb_to_model_lab(tf.clip_by_value(small / 255.0, 0.0, 1.0))
-        return l_norm
+            return inference.lightness_input(
+                tf.convert_to_tensor(rgb)[None], self.size, self.multiple
+            )
+        return stretched_input(rgb, self.fixed_side)
 
     def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):
         """``ab_norm`` (B, samples, h, w, 2) for ``l_norm`` (B, h, w, 1), one image at a
@@ -261,11 +269,9 @@ def agreement(model, path, photos, size: int = 256) -> dict:
         l_norm = lite.model_input(rgb)
         ab_lite = lite.predict_ab(l_norm, seed=0)[0, 0]
         if lite.diverse:
+            # LiteColorizer's first draw from seed 0: the same noise for both.
             noise = np.random.default_rng(0).uniform(-1, 1, (1, lite.noise_channels))
-            planes = tf.broadcast_to(
-                tf.constant(noise, tf.float32)[:, None, None, :],
-                (1, *l_norm.shape[1:3], lite.noise_channels),
-            )
+            planes = _noise_planes(tf.constant(noise, tf.float32), l_norm)
             ab_keras = _generator_of(model)([l_norm, planes], training=False)[0]
         else:
             ab_keras = keras_colorizer.predict_ab(l_norm)[0, 0]
