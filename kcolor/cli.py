@@ -155,7 +155,18 @@ def _add_train_parser(commands) -> None:
     train.add_argument("--data", nargs="+", help="training folders, globs or TFRecord shards")
     train.add_argument("--val", nargs="+", help="validation folders, globs or shards")
     train.add_argument("--run-dir", required=True, help="folder for everything the run makes")
-    train.add_argument("--config", help="a YAML or JSON file of settings")
+    train.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="a YAML or JSON file of settings; give several to combine them (later wins)",
+    )
+    train.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="fine-tune: start from a bundled model (hypercolumn, gan), a .keras or a "
+        ".weights.h5 file, with a fresh optimizer",
+    )
     for flag, kind in (
         ("--image-size", int),
         ("--batch-size", int),
@@ -261,7 +272,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from kcolor import config as run_config
 
-    config = run_config.load_config(args.config) if args.config else run_config.RunConfig()
+    config = run_config.load_config(*args.config) if args.config else run_config.RunConfig()
     overrides = [f"model={args.model}"]
     for name in (
         "data",
@@ -274,6 +285,7 @@ def _train(args: argparse.Namespace) -> int:
         "seed",
         "mixed_precision",
         "strategy",
+        "init_from",
     ):
         value = getattr(args, name)
         if value is not None:

@@ -6,6 +6,8 @@ Architecture lives in each model's ``get_config``; everything about *how* a run 
 """
 
 import dataclasses
+import glob
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -42,7 +44,10 @@ class RunConfig:
 
     Attributes:
         model: ``"hypercolumn"`` (Larsson et al.) or ``"gan"`` (Cao et al.).
-        data: training image sources (folders, globs, files, TFRecord shards).
+        data: training image sources (folders, globs, files, TFRecord shards). An item
+            may also be a mapping ``{path: SOURCE(S), weight: W, name: NAME}``: the items
+            are then mixed streams, each drawn with probability proportional to its
+            weight (1 when not given; see :func:`kcolor.data.lab_dataset`).
         val: validation sources; the preview images and validation scalars come from here
             (from ``data`` when empty).
         image_size: square training crop side in pixels (``None``: the model's default).
@@ -60,7 +65,16 @@ class RunConfig:
         weight_decay: decoupled weight decay (``adamw``) or L2 decay (others); 0: none.
         critic_steps, clip_value, gradient_penalty, l1_weight, gan_loss: GAN training
             settings (see :meth:`kcolor.models.DiverseColorGAN.compile`).
-        calibrate: rescale the hypercolumn's taps on the first batch before training.
+        calibrate: rescale the hypercolumn's taps on the first batch before training
+            (not done when starting from ``init_from``: its scales come with it).
+        init_from: start from these weights instead of fresh ones (fine-tuning): a
+            bundled model's name (``hypercolumn``, ``gan``), a ``.keras`` file or a
+            ``.weights.h5`` file. The optimizer starts fresh. A bundled model or a
+            ``.keras`` file also gives the architecture, with ``model_args`` applied on
+            top; a bundled GAN holds only its generator, so the critic starts fresh.
+        ema_momentum: keep an exponential moving average of the weights with this
+            momentum (e.g. 0.999) and finish the run with the averaged weights; ``None``:
+            no averaging. Averaging smooths out the step-to-step noise of the last epochs.
         model_args: keyword arguments for the model's constructor (the hypercolumn model,
             or ``{"generator": {...}, "critic": {...}}`` for the GAN).
         seed: seeds weights, data order, augmentation and noise.
@@ -93,6 +107,8 @@ class RunConfig:
     l1_weight: float = 0.0
     gan_loss: str = "wasserstein"
     calibrate: bool = True
+    init_from: str | None = None
+    ema_momentum: float | None = None
     model_args: dict = dataclasses.field(default_factory=dict)
     seed: int = 0
     mixed_precision: str = "float32"
@@ -109,7 +125,7 @@ class RunConfig:
         for key, value in _MODEL_DEFAULTS[self.model].items():
             if values[key] is None:
                 values[key] = value
-        values["data"] = _as_list(values["data"])
+        values["data"] = _as_sources(values["data"])
         values["val"] = _as_list(values["val"])
         for name, kind in _NUMBERS.items():
             values[name] = _as_number(name, values[name], kind)
@@ -147,6 +163,8 @@ class RunConfig:
                 raise ValueError(f"{name} must be 0 or more. Received: {getattr(self, name)}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive. Received: {self.learning_rate}")
+        if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
+            raise ValueError(f"ema_momentum must be in (0, 1). Received: {self.ema_momentum}")
         if not isinstance(self.model_args, dict):
             raise ValueError(f"model_args must be a mapping. Received: {self.model_args!r}")
 
@@ -163,7 +181,7 @@ _INTEGERS = (
     "preview_images preview_samples checkpoint_every"
 )
 _FLOATS = "learning_rate critic_learning_rate decay_rate weight_decay clip_value "
-_FLOATS += "gradient_penalty l1_weight"
+_FLOATS += "gradient_penalty l1_weight ema_momentum"
 _NUMBERS = {name: int for name in _INTEGERS.split()} | {name: float for name in _FLOATS.split()}
 
 
@@ -180,6 +198,40 @@ def _as_number(name: str, value, kind):
     return kind(number)
 
 
+def _as_sources(value) -> list:
+    """``data`` as a list of source strings and ``{path, weight, name}`` mappings."""
+    items = []
+    for item in [value] if isinstance(value, str | dict) else value or []:
+        if not isinstance(item, dict):
+            items.append(str(item))
+            continue
+        unknown = sorted(set(item) - {"path", "weight", "name"})
+        if unknown or "path" not in item:
+            raise ValueError(
+                f"a data item that is a mapping takes path (required), weight and name. "
+                f"Received: {item!r}"
+            )
+        path = _as_list(item["path"])
+        entry = {"path": path[0] if len(path) == 1 else path}
+        entry["weight"] = _as_number("weight", item.get("weight", 1.0), float)
+        if entry["weight"] < 0:
+            raise ValueError(f"a data weight must be 0 or more. Received: {item!r}")
+        if item.get("name") is not None:
+            entry["name"] = str(item["name"])
+        items.append(entry)
+    return items
+
+
+def data_streams(data: list):
+    """Split resolved ``data`` into what :func:`kcolor.data.lab_dataset` takes:
+    ``(sources, None)`` when no item has a weight, else ``(streams, weights)``."""
+    if not any(isinstance(item, dict) for item in data):
+        return list(data), None
+    streams = [item["path"] if isinstance(item, dict) else item for item in data]
+    weights = [item["weight"] if isinstance(item, dict) else 1.0 for item in data]
+    return streams, weights
+
+
 def _as_list(value) -> list:
     if value is None:
         return []
@@ -188,14 +240,23 @@ def _as_list(value) -> list:
     return [str(item) for item in value]
 
 
-def load_config(path) -> RunConfig:
-    """Read a YAML or JSON run config (JSON is YAML, so one parser reads both).
+def load_config(*paths) -> RunConfig:
+    """Read one or more YAML or JSON run configs (JSON is YAML, so one parser reads both);
+    a later file's settings replace an earlier file's. Relative paths in ``data``, ``val``
+    and ``init_from`` that exist beside a config file are taken from beside it, so a data
+    config written next to its shards works from any folder.
 
     Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: the file is not a mapping or names unknown settings.
+        FileNotFoundError: a file does not exist.
+        ValueError: a file is not a mapping or names unknown settings.
     """
-    path = Path(path)
+    values = {}
+    for path in paths:
+        values.update(_read_settings(Path(path)))
+    return from_dict(values, source=", ".join(str(path) for path in paths))
+
+
+def _read_settings(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config file")
     try:
@@ -206,7 +267,24 @@ def load_config(path) -> RunConfig:
         values = {}
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of settings, found {type(values).__name__}")
-    return from_dict(values, source=str(path))
+    for key in ("data", "val", "init_from"):
+        if values.get(key) is not None:
+            values[key] = _relative_to(path.parent, values[key])
+    return values
+
+
+def _relative_to(folder: Path, value):
+    """A relative path that exists beside the config file, taken from there; anything
+    else (absolute paths, paths relative to the working folder, bundled names) as is."""
+    if isinstance(value, list):
+        return [_relative_to(folder, item) for item in value]
+    if isinstance(value, dict):
+        return {**value, "path": _relative_to(folder, value["path"])} if "path" in value else value
+    text = str(value)
+    candidate = folder / text
+    if os.path.isabs(text) or not (candidate.exists() or glob.glob(str(candidate))):
+        return text
+    return str(candidate)
 
 
 def from_dict(values: dict, source: str = "config") -> RunConfig:

