@@ -55,7 +55,9 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Report PSNR, SSIM, the AuC of the ab-error CDF (0-150) and "
         "colourfulness for the model and for the no-colour baseline, per image and mean.",
     )
-    evaluate.add_argument("inputs", nargs="+", metavar="DATA", help="files, folders or globs")
+    evaluate.add_argument(
+        "inputs", nargs="+", metavar="DATA", help="files, folders, globs or TFRecord shards"
+    )
     _add_model_arguments(evaluate)
     evaluate.add_argument("--json", help="write the full report to this JSON file")
     evaluate.add_argument("--sheet", help="write a gray | result | original contact sheet PNG")
@@ -65,6 +67,17 @@ def _build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="GAN models: colourings per photo; above 1 also reports their diversity",
+    )
+    evaluate.add_argument(
+        "--tint",
+        nargs=2,
+        type=float,
+        metavar=("A", "B"),
+        help="the mean-tint baseline's constant Lab a and b (default: the average colour "
+        "of the bundled models' training photos)",
+    )
+    evaluate.add_argument(
+        "--limit", type=int, help="score this many photos, drawn at random (by --seed)"
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -251,14 +264,16 @@ def _run_jobs(args: argparse.Namespace, colorize_files) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from kcolor import evaluation, outputs, sources
+    from kcolor import evaluation, outputs
 
     colorizer = _colorizer(args)
-    paths = [path for source in sources.resolve_sources(args.inputs) for path in source.images]
+    if args.limit is not None and args.limit < 1:
+        raise ValueError("--limit must be at least 1.")
+    photos = evaluation.photos_of(args.inputs, args.limit, args.seed)
     if args.samples < 1 or (args.samples > 1 and not colorizer.diverse):
         raise ValueError("--samples must be 1, or above 1 with a GAN model.")
     report, rows = evaluation.evaluate_files(
-        paths, colorizer, args.seed, not args.quiet, samples=args.samples
+        photos, colorizer, args.seed, not args.quiet, samples=args.samples, tint=args.tint
     )
     print(evaluation.format_report(report))
     if args.json:

@@ -1,16 +1,20 @@
 """``kcolor evaluate``: colorize the grayscale of colour photos and compare with them.
 
-Every metric is reported for the model and for the no-colour baseline (the photo's own
-lightness with a = b = 0) computed in the same run, per image and as means.
+Every metric is reported for the model and for two baselines computed in the same run,
+per image and as means: no colour (the photo's own lightness with a = b = 0) and a mean
+tint (the same constant a, b on every pixel: by default the average colour of the bundled
+models' training photos, which any colorizer should beat).
 """
 
+import random
 import sys
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
-from kcolor import inference, metrics, outputs
+from kcolor import bundled, color, inference, metrics, outputs, sources, tfrecords
 
 _SHEET_ROWS = 8
 _SHEET_HEIGHT = 160
@@ -25,31 +29,76 @@ def _scores(result, original) -> dict[str, float]:
     }
 
 
-def evaluate_files(paths, colorizer: inference.Colorizer, seed=0, progress=True, samples=1):
+def default_tint() -> tuple[float, float]:
+    """The bundled models' training mix's average colour ``(a, b)`` in Lab units, from
+    the weights manifest; ``(0, 0)`` when the manifest does not record one."""
+    try:
+        return tuple(bundled.read_manifest().get("mean_tint", {}).get("ab", (0.0, 0.0)))
+    except FileNotFoundError:
+        return (0.0, 0.0)
+
+
+def photos_of(image_sources, limit: int | None = None, seed: int = 0) -> list:
+    """The photos to evaluate: image paths, and ``(name, encoded bytes)`` pairs for the
+    records of TFRecord shards (a training mix's validation split, say).
+
+    Args:
+        image_sources: folders, globs, files or shards (see
+            :func:`kcolor.sources.resolve_sources`).
+        limit: keep this many, drawn at random (repeatably, by ``seed``) in their order.
+    """
+    resolved = sources.resolve_sources(image_sources)
+    photos = [path for source in resolved for path in source.images]
+    shards = [shard for source in resolved for shard in source.shards]
+    if shards:
+        records = tf.data.TFRecordDataset(shards).map(tfrecords.parse_record)
+        photos += [(name.decode(), encoded) for name, encoded in records.as_numpy_iterator()]
+    if limit is not None and len(photos) > limit:
+        chosen = sorted(random.Random(seed).sample(range(len(photos)), limit))
+        photos = [photos[index] for index in chosen]
+    return photos
+
+
+def _read(photo) -> np.ndarray:
+    if isinstance(photo, tuple):
+        return inference.decode_photo(*photo)
+    return inference.read_image(photo)
+
+
+def evaluate_files(
+    paths, colorizer: inference.Colorizer, seed=0, progress=True, samples=1, tint=None
+):
     """Score the model on colour photos; returns ``(report, sheet_rows)``.
 
-    ``report`` holds per-image scores and their means for the model and the no-colour
-    baseline, the photos' own colourfulness, and the files that failed;
+    ``paths`` are image paths or ``(name, encoded bytes)`` pairs (see :func:`photos_of`).
+    ``report`` holds per-image scores and their means for the model, the no-colour
+    baseline and the mean-tint baseline (``tint``, ``(a, b)`` in Lab units; default
+    :func:`default_tint`), the share of photos the model scores better than each baseline
+    in PSNR, the photos' own colourfulness, and the files that failed;
     ``sheet_rows`` holds (gray, result(s), original) uint8 images of the first few photos.
     With ``samples`` > 1 (GAN models) the scores are those of the first colouring and
     ``diversity`` (:func:`kcolor.metrics.sample_diversity` of all of them, Lab units) is
     added per image and as a mean.
     """
+    tint = default_tint() if tint is None else tuple(tint)
+    tint_ab_norm = (np.array(tint, np.float32) / color.AB_SCALE).reshape(1, 1, 2)
     images, failed, rows = [], [], []
     for path in tqdm(paths, unit="img", disable=not progress or len(paths) < 2):
+        name = path[0] if isinstance(path, tuple) else path
         try:
-            original = inference.read_image(path)
+            original = _read(path)
         except inference.ImageReadError as error:
-            failed.append({"file": path, "reason": str(error)})
+            failed.append({"file": name, "reason": str(error)})
             tqdm.write(f"failed {error}", file=sys.stderr)
             continue
         ab_norm = colorizer.predict_ab(colorizer.model_input(original), samples, seed)
         results = [inference.compose(original, ab) for ab in ab_norm[0]]
         gray = inference.compose(original, np.zeros((1, 1, 2), np.float32))
         scores = {
-            "file": path,
+            "file": name,
             "model": _scores(results[0], original),
             "no_colour": _scores(gray, original),
+            "mean_tint": _scores(inference.compose(original, tint_ab_norm), original),
             "photo_colourfulness": float(metrics.colourfulness(original)),
         }
         if samples > 1:
@@ -61,12 +110,19 @@ def evaluate_files(paths, colorizer: inference.Colorizer, seed=0, progress=True,
     def mean(kind, key):
         return float(np.mean([image[kind][key] for image in images])) if images else None
 
+    def share_better(baseline):
+        if not images:
+            return None
+        return float(np.mean([i["model"]["psnr"] > i[baseline]["psnr"] for i in images]))
+
     report = {
         "images": len(images),
         "model": {key: mean("model", key) for key in _model_keys(samples)},
-        "no_colour": {
-            key: mean("no_colour", key) for key in ("psnr", "ssim", "auc", "colourfulness")
-        },
+        "no_colour": {key: mean("no_colour", key) for key in _BASELINE_KEYS},
+        "mean_tint": {key: mean("mean_tint", key) for key in _BASELINE_KEYS},
+        "tint_ab": list(tint),
+        "better_than_no_colour": share_better("no_colour"),
+        "better_than_mean_tint": share_better("mean_tint"),
         "photo_colourfulness": (
             float(np.mean([image["photo_colourfulness"] for image in images])) if images else None
         ),
@@ -76,9 +132,11 @@ def evaluate_files(paths, colorizer: inference.Colorizer, seed=0, progress=True,
     return report, rows
 
 
+_BASELINE_KEYS = ("psnr", "ssim", "auc", "colourfulness")
+
+
 def _model_keys(samples: int) -> tuple[str, ...]:
-    keys = ("psnr", "ssim", "auc", "colourfulness")
-    return keys + ("diversity",) if samples > 1 else keys
+    return _BASELINE_KEYS + ("diversity",) if samples > 1 else _BASELINE_KEYS
 
 
 def contact_sheet(rows, path: str, height: int = _SHEET_HEIGHT) -> None:
@@ -103,14 +161,26 @@ def contact_sheet(rows, path: str, height: int = _SHEET_HEIGHT) -> None:
 
 
 def format_report(report) -> str:
-    """A small table: model and no-colour baseline side by side."""
-    lines = [f"{report['images']} photo(s)", f"{'metric':<14}{'model':>10}{'no colour':>12}"]
-    for key in ("psnr", "ssim", "auc", "colourfulness"):
-        model, baseline = report["model"][key], report["no_colour"][key]
+    """A small table: the model and both baselines side by side."""
+    a, b = report["tint_ab"]
+    lines = [
+        f"{report['images']} photo(s)",
+        f"{'metric':<14}{'model':>10}{'no colour':>12}{'mean tint':>12}",
+    ]
+    for key in _BASELINE_KEYS:
+        model = report["model"][key]
         if model is not None:
-            lines.append(f"{key:<14}{model:>10.3f}{baseline:>12.3f}")
+            lines.append(
+                f"{key:<14}{model:>10.3f}{report['no_colour'][key]:>12.3f}"
+                f"{report['mean_tint'][key]:>12.3f}"
+            )
     if report["model"].get("diversity") is not None:
         lines.append(f"{'diversity':<14}{report['model']['diversity']:>10.3f}")
     if report["photo_colourfulness"] is not None:
         lines.append(f"{'photos colourfulness':<26}{report['photo_colourfulness']:.3f}")
+        lines.append(
+            f"model PSNR above no colour on {report['better_than_no_colour']:.0%} of the "
+            f"photos, above the mean tint (a={a:g}, b={b:g}) on "
+            f"{report['better_than_mean_tint']:.0%}"
+        )
     return "\n".join(lines)

@@ -83,11 +83,20 @@ def read_image(source) -> np.ndarray:
             encoded = handle.read()
     except OSError as error:
         raise ImageReadError(f"{path}: cannot be read ({error.strerror or error})") from error
+    return decode_photo(path, encoded)
+
+
+def decode_photo(name: str, encoded: bytes) -> np.ndarray:
+    """Encoded image bytes -> upright uint8 RGB (H, W, 3), as :func:`read_image`.
+
+    Raises:
+        ImageReadError: naming ``name``, when the bytes are not a decodable image.
+    """
     try:
         rgb = decoding.decode_image_bytes(encoded).numpy()
     except tf.errors.InvalidArgumentError:
         reason = decoding.explain_undecodable(encoded).numpy().decode()
-        raise ImageReadError(f"{path}: {reason}") from None
+        raise ImageReadError(f"{name}: {reason}") from None
     return _apply_orientation(to_uint8(rgb).numpy(), exif_orientation(encoded))
 
 

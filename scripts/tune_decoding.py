@@ -6,10 +6,11 @@ reported (the bundled model's was chosen on Imagenette val, then measured on bsd
 
 Example:
     python scripts/tune_decoding.py runs/hc/model.keras held_out_photos/ \\
-        --boosts 1.0 1.25 1.5 --decodings median expectation
+        --boosts 1.0 1.25 1.5 --temperatures 1.0 0.7 --decodings median expectation
 """
 
 import argparse
+import itertools
 import json
 import sys
 
@@ -20,29 +21,33 @@ def main(argv=None) -> int:
     parser.add_argument("photos", nargs="+", help="held-out colour photos (folders, globs)")
     parser.add_argument("--boosts", nargs="+", type=float, default=[1.0, 1.25, 1.5, 1.75])
     parser.add_argument("--decodings", nargs="+", default=["median"])
+    parser.add_argument("--temperatures", nargs="+", type=float, default=[1.0])
+    parser.add_argument("--limit", type=int, help="score this many photos, drawn at random")
     parser.add_argument("--size", type=int, default=256, help="processing size")
     args = parser.parse_args(argv)
 
-    from kcolor import evaluation, inference, sources
+    from kcolor import evaluation, inference
     from kcolor.models import HypercolumnColorizer
 
     model = inference.load_model(args.model)
     if not isinstance(model, HypercolumnColorizer):
         parser.error("decoding settings belong to the hypercolumn model")
-    paths = [path for source in sources.resolve_sources(args.photos) for path in source.images]
-    for decoding in args.decodings:
-        for boost in args.boosts:
-            model.decoding, model.boost = decoding, boost
-            colorizer = inference.Colorizer(model, args.size)
-            report, _ = evaluation.evaluate_files(paths, colorizer, progress=False)
-            scores = {key: round(report["model"][key], 3) for key in ("psnr", "auc")}
-            colourfulness = round(report["model"]["colourfulness"], 2)
-            row = {"decoding": decoding, "boost": boost, **scores}
-            row |= {
-                "colourfulness": colourfulness,
-                "photos": round(report["photo_colourfulness"], 2),
-            }
-            print(json.dumps(row), flush=True)
+    photos = evaluation.photos_of(args.photos, args.limit)
+    settings = itertools.product(args.decodings, args.temperatures, args.boosts)
+    for decoding, temperature, boost in settings:
+        model.decoding, model.temperature, model.boost = decoding, temperature, boost
+        colorizer = inference.Colorizer(model, args.size)
+        report, _ = evaluation.evaluate_files(photos, colorizer, progress=False)
+        scores = {key: round(report["model"][key], 3) for key in ("psnr", "auc")}
+        colourfulness = round(report["model"]["colourfulness"], 2)
+        row = {"decoding": decoding, "temperature": temperature, "boost": boost, **scores}
+        row |= {
+            "colourfulness": colourfulness,
+            "photos": round(report["photo_colourfulness"], 2),
+            "no_colour_psnr": round(report["no_colour"]["psnr"], 3),
+            "mean_tint_psnr": round(report["mean_tint"]["psnr"], 3),
+        }
+        print(json.dumps(row), flush=True)
     return 0
 
 

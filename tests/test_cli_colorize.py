@@ -11,6 +11,8 @@ import pytest
 from conftest import colour_photo, encode
 from PIL import Image
 
+import kcolor as kcolor_module
+
 
 def kcolor(*arguments):
     return subprocess.run(
@@ -220,3 +222,36 @@ def test_colorize_uses_the_bundled_models(tmp_path):
         # Colour where the input had none: the channels differ.
         assert np.abs(image[..., 0] - image[..., 2]).mean() > 2
     assert np.abs(images[1] - images[2]).mean() > 0.5
+
+
+def test_evaluate_scores_a_mean_tint_baseline_and_reads_shards(tiny_model_files, tmp_path):
+    from kcolor import tfrecords
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    # Photos that are one flat colour each: a tint of exactly that colour is perfect.
+    for index in range(4):
+        flat = np.full((20, 24, 3), (90, 140, 200), np.uint8)
+        (photos / f"{index}.png").write_bytes(encode(flat, "PNG"))
+    lab = kcolor_module.color.rgb_to_lab(np.array([[[90, 140, 200]]], np.uint8)).numpy()[0, 0]
+    shards = tfrecords.write_tfrecords([str(photos)], tmp_path / "shards", progress=False)
+    report_path = tmp_path / "report.json"
+    arguments = ["--model", tiny_model_files["gan"], "--size", "16", "--quiet"]
+    result = kcolor(
+        "evaluate", shards[0], *arguments, "--json", report_path, "--tint", lab[1], lab[2]
+    )
+    assert result.returncode == 0, result.stderr
+    assert "mean tint" in result.stdout and "above the mean tint" in result.stdout
+    report = json.loads(report_path.read_text())
+    assert report["images"] == 4 and report["tint_ab"] == pytest.approx(lab[1:], abs=1e-4)
+    assert report["mean_tint"]["psnr"] > 45 > report["no_colour"]["psnr"]
+    assert report["better_than_mean_tint"] == 0.0
+    assert 0.0 <= report["better_than_no_colour"] <= 1.0
+    assert report["per_image"][0]["file"] == str(photos / "0.png")
+    limited = kcolor("evaluate", photos, *arguments, "--limit", "2", "--json", report_path)
+    assert limited.returncode == 0, limited.stderr
+    # Without --tint, the bundled training mix's average colour.
+    assert json.loads(report_path.read_text())["images"] == 2
+    assert json.loads(report_path.read_text())["tint_ab"] == list(
+        kcolor_module.evaluation.default_tint()
+    )
