@@ -38,6 +38,7 @@ def colorize_files(
     fmt: str = "png",
     force: bool = False,
     progress: bool = True,
+    max_pixels: int | None = inference.DEFAULT_MAX_PIXELS,
 ) -> BatchReport:
     """Colorize every job's input into its outputs (see :func:`kcolor.outputs.plan_jobs`).
 
@@ -51,6 +52,7 @@ def colorize_files(
         fmt: "png" or "jpg".
         force: replace existing outputs; otherwise inputs whose outputs exist are skipped.
         progress: show a progress bar when there are several inputs.
+        max_pixels: refuse photos of more pixels (read from the header); None: no limit.
     """
     report = BatchReport()
     pending = {}  # processing shape -> [(job, rgb, l_norm)]
@@ -75,7 +77,7 @@ def colorize_files(
                 bar.update(1)
                 continue
             try:
-                rgb = inference.read_image(job.source)
+                rgb = inference.read_image(job.source, max_pixels)
             except inference.ImageReadError as error:
                 report.failed.append((job.source, str(error).removeprefix(job.source + ": ")))
                 _report("failed", job.source, report.failed[-1][1])

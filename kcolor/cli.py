@@ -143,6 +143,7 @@ def _add_client_parser(commands) -> None:
     client.add_argument(
         "--server", help="REST: http://host:8501 (default); gRPC: host:8500 (default)"
     )
+    _add_max_pixels(client)
     client.add_argument("--model-name", default="colorizer", help="served model name")
     client.add_argument("--version", type=int, help="model version (default: the latest)")
     client.add_argument("--samples", type=int, default=1, help="colourings per photo (GAN)")
@@ -211,6 +212,25 @@ def _add_model_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--size", type=int, default=256, help="shorter side of the processing size (256)"
     )
+    _add_max_pixels(command)
+
+
+def _add_max_pixels(command: argparse.ArgumentParser) -> None:
+    from kcolor.limits import DEFAULT_MAX_PIXELS
+
+    command.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="refuse photos of more pixels than this, read from the file's header before "
+        f"decoding (default {DEFAULT_MAX_PIXELS:,}; 0: no limit)",
+    )
+
+
+def _max_pixels(args: argparse.Namespace) -> int | None:
+    if args.max_pixels < 0:
+        raise ValueError("--max-pixels must be 0 (no limit) or more.")
+    return args.max_pixels or None
 
 
 def _colorizer(args: argparse.Namespace):
@@ -242,6 +262,7 @@ def _colorize(args: argparse.Namespace) -> int:
             fmt=args.format,
             force=args.force,
             progress=not args.quiet,
+            max_pixels=_max_pixels(args),
         ),
     )
 
@@ -273,7 +294,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.samples < 1 or (args.samples > 1 and not colorizer.diverse):
         raise ValueError("--samples must be 1, or above 1 with a GAN model.")
     report, rows = evaluation.evaluate_files(
-        photos, colorizer, args.seed, not args.quiet, samples=args.samples, tint=args.tint
+        photos,
+        colorizer,
+        args.seed,
+        not args.quiet,
+        samples=args.samples,
+        tint=args.tint,
+        max_pixels=_max_pixels(args),
     )
     print(evaluation.format_report(report))
     if args.json:
@@ -400,6 +427,7 @@ def _client(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             fmt=args.format,
             force=args.force,
+            max_pixels=_max_pixels(args),
         ),
     )
 

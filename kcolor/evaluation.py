@@ -59,14 +59,20 @@ def photos_of(image_sources, limit: int | None = None, seed: int = 0) -> list:
     return photos
 
 
-def _read(photo) -> np.ndarray:
+def _read(photo, max_pixels) -> np.ndarray:
     if isinstance(photo, tuple):
-        return inference.decode_photo(*photo)
-    return inference.read_image(photo)
+        return inference.decode_photo(*photo, max_pixels)
+    return inference.read_image(photo, max_pixels)
 
 
 def evaluate_files(
-    paths, colorizer: inference.Colorizer, seed=0, progress=True, samples=1, tint=None
+    paths,
+    colorizer: inference.Colorizer,
+    seed=0,
+    progress=True,
+    samples=1,
+    tint=None,
+    max_pixels=inference.DEFAULT_MAX_PIXELS,
 ):
     """Score the model on colour photos; returns ``(report, sheet_rows)``.
 
@@ -86,7 +92,7 @@ def evaluate_files(
     for path in tqdm(paths, unit="img", disable=not progress or len(paths) < 2):
         name = path[0] if isinstance(path, tuple) else path
         try:
-            original = _read(path)
+            original = _read(path, max_pixels)
         except inference.ImageReadError as error:
             failed.append({"file": name, "reason": str(error)})
             tqdm.write(f"failed {error}", file=sys.stderr)

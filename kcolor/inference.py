@@ -14,8 +14,11 @@ of TensorFlow's area resize in step 1, and per strip a few float temporaries
 (docs/results.md has the measured peak for a 24-megapixel photo).
 """
 
+import functools
 import io
 import os
+import random
+import struct
 
 import keras
 import numpy as np
@@ -23,15 +26,52 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from kcolor import bundled, color, data, decoding
+from kcolor.limits import DEFAULT_MAX_PIXELS, MAX_ASPECT
 from kcolor.models import DiverseColorGAN, DiverseColorGenerator, HypercolumnColorizer
-from kcolor.models.gan import draw_noise
+from kcolor.models.gan import sample_colourings
 
 # Rows converted at a time in step 3: bounds the float temporaries of a large photo.
 _STRIP_ROWS = 512
+# Formats whose headers are read for the declared size (the formats kcolor decodes).
+_HEADER_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP")
 
 
 class ImageReadError(ValueError):
     """An input could not be read as an image; the message names it and says why."""
+
+
+class ImageTooLarge(ImageReadError):
+    """An input declares more pixels than the limit; nothing of it was decoded."""
+
+
+def declared_size(encoded: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from an encoded image's header, or None when the header
+    cannot be read (then decoding will say what is wrong).
+
+    Only the header is parsed: PIL's format plugins read it without decoding pixels.
+    They are called directly because ``Image.open`` refuses large declared sizes with a
+    message that omits them, and kcolor applies its own limit.
+    """
+    Image.init()
+    for name in _HEADER_FORMATS:
+        factory, accept = Image.OPEN.get(name, (None, None))
+        if factory is None or (accept is not None and not accept(encoded[:32])):
+            continue
+        try:
+            with factory(io.BytesIO(encoded)) as image:
+                return image.size
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error):
+            return None
+    return None
+
+
+def check_pixels(name: str, width: int, height: int, max_pixels: int | None) -> None:
+    """Raise :class:`ImageTooLarge` if ``width * height`` is over ``max_pixels``."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLarge(
+            f"{name}: {width}x{height} pixels is over the limit of {max_pixels:,} pixels "
+            "(raise it with --max-pixels or max_pixels=)"
+        )
 
 
 def exif_orientation(encoded: bytes) -> int:
@@ -58,13 +98,15 @@ def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(upright)
 
 
-def read_image(source) -> np.ndarray:
+def read_image(source, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read a photo as upright 8-bit RGB.
 
     Args:
         source: a file path (JPEG, PNG 8/16-bit, gray, RGBA, palette, BMP, GIF, WebP;
             EXIF orientation applied), a PIL image, or an array: uint8 0..255 or float
             in [0, 1], shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4).
+        max_pixels: refuse images of more pixels than this (checked in a file's header,
+            before decoding); None: no limit.
 
     Returns:
         uint8 array (H, W, 3), channel order R, G, B. Colour inputs are returned as they
@@ -72,10 +114,14 @@ def read_image(source) -> np.ndarray:
 
     Raises:
         ImageReadError: the source is missing, unreadable or not an image.
+        ImageTooLarge: the image has more than ``max_pixels`` pixels.
     """
     if isinstance(source, Image.Image):
+        check_pixels("image", *source.size, max_pixels)
         return np.asarray(ImageOps.exif_transpose(source).convert("RGB"))
     if isinstance(source, np.ndarray):
+        if source.ndim >= 2:
+            check_pixels("array", source.shape[1], source.shape[0], max_pixels)
         return _array_to_rgb(source)
     path = os.fspath(source)
     try:
@@ -83,20 +129,28 @@ def read_image(source) -> np.ndarray:
             encoded = handle.read()
     except OSError as error:
         raise ImageReadError(f"{path}: cannot be read ({error.strerror or error})") from error
-    return decode_photo(path, encoded)
+    return decode_photo(path, encoded, max_pixels)
 
 
-def decode_photo(name: str, encoded: bytes) -> np.ndarray:
+def decode_photo(
+    name: str, encoded: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
     """Encoded image bytes -> upright uint8 RGB (H, W, 3), as :func:`read_image`.
 
     Raises:
         ImageReadError: naming ``name``, when the bytes are not a decodable image.
+        ImageTooLarge: the header declares more than ``max_pixels`` pixels.
     """
+    size = declared_size(encoded)
+    if size is not None:
+        check_pixels(name, *size, max_pixels)
     try:
         rgb = decoding.decode_image_bytes(encoded).numpy()
     except tf.errors.InvalidArgumentError:
         reason = decoding.explain_undecodable(encoded).numpy().decode()
         raise ImageReadError(f"{name}: {reason}") from None
+    except tf.errors.ResourceExhaustedError:
+        raise ImageTooLarge(f"{name}: too large to decode in the memory available") from None
     return _apply_orientation(to_uint8(rgb).numpy(), exif_orientation(encoded))
 
 
@@ -116,8 +170,9 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
 
 
 def processing_shape(height, width, size: int, multiple: int):
-    """The processing size: shorter side ``size``, aspect kept, both sides rounded to a
-    multiple of ``multiple`` (at least one multiple).
+    """The processing size: shorter side ``size``, aspect kept up to ``MAX_ASPECT`` (a
+    longer photo is squeezed to ``MAX_ASPECT * size`` along its long side), both sides
+    rounded to a multiple of ``multiple`` (at least one multiple).
 
     Takes Python ints or scalar int tensors (inside a graph, as the exported SavedModel
     does) and returns an int32 tensor ``(height, width)``: one definition for both paths.
@@ -127,7 +182,8 @@ def processing_shape(height, width, size: int, multiple: int):
     scale = size / tf.minimum(height, width)
 
     def side(length):
-        multiples = tf.cast(tf.round(length * scale / multiple), tf.int32)
+        scaled = tf.minimum(length * scale, MAX_ASPECT * size)
+        multiples = tf.cast(tf.round(scaled / multiple), tf.int32)
         return tf.maximum(multiple, multiples * multiple)
 
     return tf.stack([side(height), side(width)])
@@ -215,17 +271,18 @@ class Colorizer:
                     "needs the GAN."
                 )
             return self.model(l_norm, training=False)[:, None]
-        if isinstance(self.model, DiverseColorGAN):
-            return self.model.sample(l_norm, samples, seed=seed)
-        shape = tf.shape(l_norm)
-        repeated = tf.repeat(l_norm, samples, axis=0)
-        noise = draw_noise(repeated, self.model.noise_channels, seed)
-        ab_norm = self.model([repeated, noise], training=False)
-        return tf.reshape(ab_norm, [shape[0], samples, shape[1], shape[2], 2])
+        generator = getattr(self.model, "generator", self.model)
+        seed = random_seed() if seed is None else seed
+        return sample_colourings(generator, l_norm, samples, seed)
 
     def model_input(self, rgb):
         """uint8 RGB (H, W, 3) -> ``l_norm`` (1, h, w, 1) at the processing size."""
         return lightness_input(tf.convert_to_tensor(rgb)[None], self.size, self.multiple)
+
+
+def random_seed() -> int:
+    """A seed for colourings nobody asked to repeat (``seed=None``)."""
+    return random.randrange(2**31 - 2)
 
 
 def compose(rgb: np.ndarray, ab_norm) -> np.ndarray:
@@ -262,6 +319,11 @@ def load_model(model=None):
         model: None or "default" (the bundled default model), "hypercolumn" or "gan"
             (the bundled models), a path to a ``.keras`` file, or a loaded model.
 
+    Returns:
+        The model. Names and files are loaded once per process and the same object is
+        returned on later calls, so a change to it (a decoding setting, say) is seen by
+        every later call in the process.
+
     Raises:
         FileNotFoundError: the bundled weights or the file do not exist.
         ValueError: the bundled weights fail their sha256 check.
@@ -269,14 +331,37 @@ def load_model(model=None):
     if isinstance(model, keras.Model):
         return model
     if model in (None, "default", "hypercolumn", "gan"):
-        return bundled.load(model)
+        return _load_bundled(model or "default")
     path = os.fspath(model)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Model file {path!r} does not exist.")
+    status = os.stat(path)
+    return _load_file(os.path.realpath(path), status.st_mtime_ns, status.st_size)
+
+
+# Loaded once per process: a model is tens of megabytes and seconds to build, and
+# kcolor.colorize in a loop would otherwise load it on every call (and Keras keeps some
+# of every load alive). Files are keyed by modification time and size too, so a model
+# retrained in place is loaded afresh.
+@functools.lru_cache(maxsize=4)
+def _load_bundled(name: str) -> keras.Model:
+    return bundled.load(name)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_file(path: str, modified_ns: int, size: int) -> keras.Model:
     return keras.saving.load_model(path)
 
 
-def colorize(image, model=None, *, size: int = 256, samples: int = 1, seed=None):
+def colorize(
+    image,
+    model=None,
+    *,
+    size: int = 256,
+    samples: int = 1,
+    seed=None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+):
     """Colorize a photo.
 
     Args:
@@ -285,13 +370,15 @@ def colorize(image, model=None, *, size: int = 256, samples: int = 1, seed=None)
         model: see :func:`load_model`.
         size: shorter side of the processing size, in pixels.
         samples: colourings to return (more than 1 needs the GAN).
-        seed: an int makes the GAN's colourings repeatable.
+        seed: an int makes the GAN's colourings repeatable: colouring ``k`` (from 0) is
+            the one of seed ``seed + k``.
+        max_pixels: refuse larger images (see :func:`read_image`); None: no limit.
 
     Returns:
         A PIL RGB image of the input's size, or a list of ``samples`` of them when
         ``samples > 1``.
     """
     colorizer = Colorizer(load_model(model), size)
-    results = colorize_rgb(read_image(image), colorizer, samples, seed)
+    results = colorize_rgb(read_image(image, max_pixels), colorizer, samples, seed)
     images = [Image.fromarray(result) for result in results]
     return images if samples > 1 else images[0]

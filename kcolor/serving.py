@@ -218,14 +218,15 @@ class GrpcClient:
         return results
 
 
-def upright_bytes(path) -> bytes:
+def upright_bytes(path, max_pixels: int | None = inference.DEFAULT_MAX_PIXELS) -> bytes:
     """The bytes to send for a photo: the file as it is, or, when its EXIF orientation
     turns it, a PNG of the upright photo (the server does not read EXIF).
 
     Raises:
-        kcolor.inference.ImageReadError: the file is missing or not a readable image.
+        kcolor.inference.ImageReadError: the file is missing or not a readable image, or
+            it has more than ``max_pixels`` pixels.
     """
-    rgb = inference.read_image(path)  # checks it decodes, as the server will
+    rgb = inference.read_image(path, max_pixels)  # checks it decodes, as the server will
     with open(path, "rb") as handle:
         encoded = handle.read()
     if inference.exif_orientation(encoded) == 1:
@@ -244,6 +245,7 @@ def colorize_files(
     batch_size: int = 4,
     fmt: str = "png",
     force: bool = False,
+    max_pixels: int | None = inference.DEFAULT_MAX_PIXELS,
 ) -> batch.BatchReport:
     """Colorize ``jobs`` (:func:`kcolor.outputs.plan_jobs`) through a server.
 
@@ -255,6 +257,7 @@ def colorize_files(
         batch_size: photos per request.
         fmt: "png" (the server's bytes, unchanged) or "jpg".
         force: replace existing outputs.
+        max_pixels: photos of more pixels are not sent (read from the header).
     """
     report = batch.BatchReport()
     diverse = SEED in client.signature_inputs()
@@ -290,7 +293,7 @@ def colorize_files(
             print(f"skipped {job.source}: {report.skipped[-1][1]}", file=sys.stderr)
             continue
         try:
-            pending.append((job, upright_bytes(job.source)))
+            pending.append((job, upright_bytes(job.source, max_pixels)))
         except inference.ImageReadError as error:
             report.failed.append((job.source, str(error).removeprefix(job.source + ": ")))
             print(f"failed {job.source}: {report.failed[-1][1]}", file=sys.stderr)

@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from kcolor import color, data, inference, metrics, outputs
 from kcolor.models import DiverseColorGAN, HypercolumnColorizer
+from kcolor.models.gan import noise_of_seeds, sample_seeds
 
 VARIANTS = ("float32", "float16", "dynamic-int8", "int8")
 SIGNATURE = "colorize"
@@ -218,19 +219,21 @@ class LiteColorizer:
 
     def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):
         """``ab_norm`` (B, samples, h, w, 2) for ``l_norm`` (B, h, w, 1), one image at a
-        time (the TFLite model's batch is 1); the GAN's noise is drawn from ``seed``."""
+        time (the TFLite model's batch is 1); colouring ``k`` of the GAN uses ``seed + k``."""
         if samples < 1 or (samples != 1 and not self.diverse):
             raise ValueError("samples must be 1, or more with a GAN model.")
         lightness = color.denormalize_l(l_norm).numpy()
-        rng = np.random.default_rng(seed)
+        if self.diverse:
+            # The same noise as every other colorize path (kcolor.models.gan).
+            first = inference.random_seed() if seed is None else seed
+            noise = noise_of_seeds(sample_seeds(1, samples, first), self.noise_channels).numpy()
         images = []
         for image in lightness:
             colourings = []
-            for _ in range(samples):
+            for k in range(samples):
                 inputs = {"lightness": image[None]}
                 if self.diverse:
-                    noise = rng.uniform(-1, 1, (1, self.noise_channels))
-                    inputs["noise"] = noise.astype("float32")
+                    inputs["noise"] = noise[k : k + 1]
                 colourings.append(self.runner(**inputs)["ab"][0] / color.AB_SCALE)
             images.append(np.stack(colourings))
         return tf.constant(np.stack(images))
@@ -267,14 +270,9 @@ def agreement(model, path, photos, size: int = 256) -> dict:
     for photo in photos:
         rgb = inference.read_image(photo)
         l_norm = lite.model_input(rgb)
+        # Seed 0: for the GAN, both draw the same noise.
         ab_lite = lite.predict_ab(l_norm, seed=0)[0, 0]
-        if lite.diverse:
-            # LiteColorizer's first draw from seed 0: the same noise for both.
-            noise = np.random.default_rng(0).uniform(-1, 1, (1, lite.noise_channels))
-            planes = _noise_planes(tf.constant(noise, tf.float32), l_norm)
-            ab_keras = _generator_of(model)([l_norm, planes], training=False)[0]
-        else:
-            ab_keras = keras_colorizer.predict_ab(l_norm)[0, 0]
+        ab_keras = keras_colorizer.predict_ab(l_norm, seed=0)[0, 0]
         squared.append(float(np.mean(np.square((ab_lite - ab_keras) * color.AB_SCALE))))
         psnr_keras.append(float(metrics.psnr(inference.compose(rgb, ab_keras), rgb)))
         psnr_lite.append(float(metrics.psnr(inference.compose(rgb, ab_lite), rgb)))

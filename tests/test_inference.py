@@ -1,4 +1,7 @@
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -53,7 +56,9 @@ def test_processing_shape_keeps_aspect_and_the_models_multiple():
     assert _shape(4000, 6000, 256, 16) == (256, 384)
     assert _shape(321, 481, 256, 1) == (256, 384)
     assert _shape(1, 1, 256, 16) == (256, 256)
-    assert _shape(100, 1000, 64, 16) == (64, 640)
+    assert _shape(100, 350, 64, 16) == (64, 224)
+    # Beyond MAX_ASPECT (4) the long side is squeezed.
+    assert _shape(100, 1000, 64, 16) == (64, 256)
 
 
 def test_processing_shape_in_a_graph_equals_the_eager_result():
@@ -98,3 +103,39 @@ def test_clear_errors_for_missing_weights_and_unsupported_requests(tiny_model_fi
         kcolor.load_model("nowhere.keras")
     with pytest.raises(ValueError, match="needs the GAN"):
         kcolor.colorize(colour_photo(8, 8, 0), tiny_model_files["hypercolumn"], samples=2)
+
+
+def test_models_are_loaded_once_per_process(tiny_model_files, tmp_path):
+    assert inference.load_model("gan") is inference.load_model("gan")
+    first = inference.load_model(tiny_model_files["hypercolumn"])
+    assert inference.load_model(tiny_model_files["hypercolumn"]) is first
+    # A file written again is loaded again.
+    copy = tmp_path / "copy.keras"
+    with open(tiny_model_files["gan"], "rb") as original:
+        copy.write_bytes(original.read())
+    loaded = inference.load_model(copy)
+    os.utime(copy, ns=(1, 1))
+    assert inference.load_model(copy) is not loaded
+
+
+def test_colorize_in_a_loop_keeps_memory_flat(tmp_path):
+    # In a fresh process, so that what other tests loaded does not count.
+    script = tmp_path / "loop.py"
+    script.write_text(
+        "import resource, numpy as np, kcolor\n"
+        "photo = (np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)\n"
+        "def rss():\n"
+        "    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
+        "for call in range(100):\n"
+        "    kcolor.colorize(photo, size=32)\n"
+        "    if call == 9:\n"
+        "        after_ten = rss()\n"
+        "print(after_ten, rss())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    after_ten, after_hundred = map(float, result.stdout.split())
+    # Reloading the bundled model on each call grew memory by about 45 MB a call.
+    assert after_hundred - after_ten < 60, (after_ten, after_hundred)

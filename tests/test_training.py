@@ -395,6 +395,69 @@ def test_mirrored_strategy_run_over_two_replicas(tmp_path, photo_folders):
     assert "hypercolumn 2 1" in output and "gan 2 1" in output
 
 
+def test_one_update_is_the_same_on_one_and_two_replicas():
+    from conftest import run_with_two_cpu_replicas
+
+    # Sampled points and noise drawn per replica would differ from one device's draws;
+    # fixed points and noise made from each image keep the comparison exact.
+    body = """
+    import keras, numpy as np, tensorflow as tf
+    from kcolor.models import (
+        ColorCritic, DiverseColorGAN, DiverseColorGenerator, HypercolumnColorizer)
+
+    class FixedPoints(HypercolumnColorizer):
+        def draw_points(self, l_norm, seed=None):
+            rows, cols = tf.meshgrid(tf.range(0.0, 32.0, 4.0), tf.range(0.0, 32.0, 4.0))
+            grid = tf.reshape(tf.stack([rows, cols], -1), (1, 64, 2))
+            return tf.broadcast_to(grid, (tf.shape(l_norm)[0], 64, 2))
+
+    class NoiseFromImage(DiverseColorGAN):
+        def noise(self, l_norm, seed=None):
+            shape = tf.shape(l_norm)
+            level = tf.reduce_mean(l_norm, axis=[1, 2, 3], keepdims=True)
+            return tf.broadcast_to(level, (shape[0], shape[1], shape[2], 2))
+
+    rng = np.random.default_rng(0)
+    l_norm = rng.uniform(-1, 1, (4, 32, 32, 1)).astype("float32")
+    ab_norm = rng.uniform(-0.5, 0.5, (4, 32, 32, 2)).astype("float32")
+
+    def build(kind):
+        keras.utils.set_random_seed(1)
+        if kind == "hypercolumn":
+            model = FixedPoints(trunk_weights=None, taps=["block1_conv2", "block2_conv2"],
+                                head_units=8, bins=8, dropout=0.0, seed=0)
+            model.compile(optimizer=keras.optimizers.SGD(0.5))
+        else:
+            generator = DiverseColorGenerator(filters=[8, 6], kernel_sizes=[3, 3, 3],
+                                              noise_channels=2)
+            critic = ColorCritic(32, [4], 3, 4, normalization="layer")
+            model = NoiseFromImage(generator, critic, seed=0)
+            model.compile(generator_optimizer=keras.optimizers.SGD(0.5),
+                          critic_optimizer=keras.optimizers.SGD(0.5), critic_steps=1)
+        model(l_norm[:1])
+        return model
+
+    for kind in ("hypercolumn", "gan"):
+        updated = []
+        for chosen in (tf.distribute.get_strategy(), strategy):
+            with chosen.scope():
+                model = build(kind)
+            before = model.get_weights()
+            data = tf.data.Dataset.from_tensors((l_norm, ab_norm))
+            history = model.fit(data, epochs=1, verbose=0, shuffle=False).history
+            after = model.get_weights()
+            updated.append([a - b for a, b in zip(after, before)])
+            print(kind, chosen.num_replicas_in_sync, sorted(history.items())[0])
+        steps = [np.concatenate([u.ravel() for u in update]) for update in updated]
+        assert np.abs(steps[0]).max() > 1e-4, kind
+        ratio = np.abs(steps[1] - steps[0]).max() / np.abs(steps[0]).max()
+        print(kind, "relative difference", ratio)
+        assert ratio < 1e-3, (kind, ratio)
+    """
+    output = run_with_two_cpu_replicas(body)
+    assert "hypercolumn relative difference" in output and "gan relative difference" in output
+
+
 # --- fine-tuning and mixed data --------------------------------------------------------
 
 

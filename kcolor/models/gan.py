@@ -38,29 +38,60 @@ def draw_noise(l_norm, channels, seed):
     return ops.broadcast_to(draw, (shape[0], shape[1], shape[2], channels))
 
 
-def draw_noise_per_image(l_norm, channels, seeds):
-    """The GAN's noise with one seed per image, for graphs whose seeds are tensors.
+def noise_of_seeds(seeds, channels):
+    """The GAN's noise vector of each seed: float32 (N, channels), uniform in [-1, 1].
 
-    Image ``i`` gets exactly ``draw_noise(l_norm[i:i + 1], channels, int(seeds[i]))``
-    (Keras' integer seeds become the stateless seed ``(seed mod (2^31 - 2), 0)``), so a
-    served request with seed ``s`` colours as ``kcolor colorize --seed s`` does.
+    The one function every colorize path draws its noise with (``kcolor colorize``,
+    ``kcolor.colorize``, the SavedModel, the TFLite runner), so a seed means one colouring
+    everywhere. A vector depends on its seed alone: never on the batch it is drawn in.
+    (Keras' integer seeds become the stateless seed ``(seed mod (2^31 - 2), 0)``, so
+    ``noise_of_seeds([s], c)`` equals ``keras.random.uniform((1, c), -1, 1, seed=s)``.)
+
+    Args:
+        seeds: int tensor or sequence (N,).
+        channels: noise channels of the generator.
+    """
+    seeds = tf.math.floormod(tf.cast(seeds, tf.int64), tf.int32.max - 1)
+    pairs = tf.stack([tf.cast(seeds, tf.int32), tf.zeros_like(seeds, tf.int32)], axis=-1)
+    return tf.map_fn(
+        lambda pair: tf.random.stateless_uniform((channels,), seed=pair, minval=-1.0, maxval=1.0),
+        pairs,
+        fn_output_signature=tf.TensorSpec((channels,), tf.float32),
+    )
+
+
+def draw_noise_per_image(l_norm, channels, seeds):
+    """The noise planes of ``l_norm``'s images, image ``i`` drawn from ``seeds[i]``:
+    float32 (B, H, W, channels), :func:`noise_of_seeds` spread over the image plane.
 
     Args:
         l_norm: float32 (B, H, W, 1).
         channels: noise channels of the generator.
         seeds: int tensor (B,).
     """
-    seeds = tf.math.floormod(tf.cast(seeds, tf.int64), tf.int32.max - 1)
-    pairs = tf.stack([tf.cast(seeds, tf.int32), tf.zeros_like(seeds, tf.int32)], axis=-1)
-    draws = tf.map_fn(
-        lambda pair: tf.random.stateless_uniform(
-            (1, 1, 1, channels), seed=pair, minval=-1.0, maxval=1.0
-        )[0],
-        pairs,
-        fn_output_signature=tf.TensorSpec((1, 1, channels), tf.float32),
-    )
+    draws = noise_of_seeds(seeds, channels)[:, None, None, :]
     shape = tf.shape(l_norm)
     return tf.broadcast_to(draws, (shape[0], shape[1], shape[2], channels))
+
+
+def sample_seeds(images: int, samples: int, seed: int):
+    """Seeds of ``samples`` colourings of each of ``images`` photos: int64 (images *
+    samples,), photo-major. Colouring ``k`` (from 0) of every photo uses ``seed + k``, so
+    ``--samples 3 --seed S`` gives the colourings of ``--seed S``, ``S + 1`` and ``S + 2``
+    whatever the batch."""
+    return tf.tile(tf.range(samples, dtype=tf.int64) + seed, [images])
+
+
+def sample_colourings(generator, l_norm, samples: int, seed: int):
+    """``samples`` colourings of each image: float32 (B, samples, H, W, 2) ``ab_norm``,
+    colouring ``k`` drawn from ``seed + k`` (see :func:`sample_seeds`)."""
+    l_norm = tf.convert_to_tensor(l_norm, tf.float32)
+    shape = tf.shape(l_norm)
+    repeated = tf.repeat(l_norm, samples, axis=0)
+    seeds = sample_seeds(shape[0], samples, seed)
+    noise = draw_noise_per_image(repeated, generator.noise_channels, seeds)
+    ab_norm = generator([repeated, noise], training=False)
+    return tf.reshape(ab_norm, [shape[0], samples, shape[1], shape[2], 2])
 
 
 def _conv_initializer():
@@ -343,17 +374,21 @@ class DiverseColorGAN(keras.Model):
         Args:
             l_norm: float32 (B, H, W, 1), ``L / 50 - 1``.
             n: colourings per image.
-            seed: an int to make the draws repeatable.
+            seed: an int: colouring ``k`` (from 0) of every image is the one of seed
+                ``seed + k`` (see :func:`sample_colourings`); None draws from the model's
+                noise stream.
 
         Returns:
             float32 (B, n, H, W, 2): ``ab_norm`` of each colouring.
         """
+        if seed is not None:
+            return sample_colourings(self.generator, l_norm, n, seed)
         l_norm = ops.convert_to_tensor(l_norm, "float32")
         shape = ops.shape(l_norm)
         repeated = ops.reshape(
             ops.repeat(l_norm[:, None], n, axis=1), (shape[0] * n, shape[1], shape[2], 1)
         )
-        ab_norm = self.generator([repeated, self.noise(repeated, seed)], training=False)
+        ab_norm = self.generator([repeated, self.noise(repeated)], training=False)
         return ops.reshape(ab_norm, (shape[0], n, shape[1], shape[2], 2))
 
     def compile(

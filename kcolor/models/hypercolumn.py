@@ -437,13 +437,18 @@ class HypercolumnColorizer(keras.Model):
         shape = ops.shape(l_norm)
         return tf.image.resize(ab_norm, (shape[1], shape[2]), method="bilinear")
 
-    def _sparse_outputs(self, l_norm, training, seed=None):
+    def draw_points(self, l_norm, seed=None):
+        """The pixels the training loss looks at: float32 (B, sample_points, 2), (row,
+        column) of pixel centres drawn uniformly in each image."""
         shape = ops.shape(l_norm)
         size = ops.cast(ops.stack([shape[1], shape[2]]), "float32")
         unit = keras.random.uniform(
             (shape[0], self.sample_points, 2), seed=self.seed_generator if seed is None else seed
         )
-        points = ops.floor(unit * size)  # pixel centres
+        return ops.floor(unit * size)
+
+    def _sparse_outputs(self, l_norm, training, seed=None):
+        points = self.draw_points(l_norm, seed)
         hue, chroma = self.sparse_logits(self.features(l_norm, training), points, training)
         return {"hue_logits": hue, "chroma_logits": chroma, "points": points}
 
@@ -524,7 +529,11 @@ class HypercolumnColorizer(keras.Model):
         chroma_kl = _kl_divergence(chroma_target, ops.cast(y_pred["chroma_logits"], "float32"))
         loss = ops.mean(hue_weight * hue_kl) + ops.mean(chroma_weight * chroma_kl)
         losses = [loss] + list(self.losses)
-        return ops.sum(ops.stack(losses))
+        # Each replica sees part of the global batch and the optimizer sums the replicas'
+        # gradients, so each replica's mean is divided by their number (as Keras' own
+        # losses do); the loss tracker multiplies it back.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return ops.sum(ops.stack(losses)) / replicas
 
     def test_step(self, data):
         # Validation uses the training objective at sampled points (repeatable draws),
@@ -532,7 +541,7 @@ class HypercolumnColorizer(keras.Model):
         l_norm, ab_norm, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         y_pred = self._sparse_outputs(l_norm, training=False, seed=0)
         loss = self.compute_loss(l_norm, ab_norm, y_pred, sample_weight, training=False)
-        self._loss_tracker.update_state(loss)
+        self._loss_tracker.update_state(loss * tf.distribute.get_strategy().num_replicas_in_sync)
         return {"loss": self._loss_tracker.result()}
 
     def compile(self, optimizer=None, **kwargs):

@@ -1,0 +1,85 @@
+"""Inputs that could take the machine down: extreme shapes and decompression bombs."""
+
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+from conftest import colour_photo, encode
+from PIL import Image
+
+import kcolor
+from kcolor import inference
+from kcolor.limits import MAX_ASPECT
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A small, valid-looking PNG whose header declares ``width`` x ``height`` pixels
+    (its data holds only a few rows: a decompression bomb's header)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\x00" + b"\x00" * 3 * min(width, 4096), 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("shape", [(3, 500), (500, 3), (1, 2000), (300, 301)])
+def test_extreme_aspect_ratios_keep_a_bounded_processing_size(shape):
+    processing = inference.processing_shape(*shape, 256, 16).numpy()
+    assert processing.max() <= MAX_ASPECT * 256 and processing.min() >= 16
+    if max(shape) / min(shape) < MAX_ASPECT:  # ordinary photos keep their aspect
+        assert abs(processing[1] / processing[0] - shape[1] / shape[0]) < 0.1
+
+
+def test_a_strip_photo_is_colorized_at_its_own_size(tiny_model_files):
+    result = kcolor.colorize(colour_photo(3, 500, 1), tiny_model_files["hypercolumn"], size=32)
+    assert result.size == (500, 3)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "WEBP"])
+def test_declared_size_is_read_from_the_header(fmt):
+    assert inference.declared_size(encode(colour_photo(21, 34, 0), fmt)) == (34, 21)
+
+
+def test_a_bomb_is_refused_from_its_header_with_its_size(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_declaring(23000, 23000))
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(inference.ImageTooLarge, match=r"bomb.png: 23000x23000 pixels is over"):
+        inference.read_image(bomb)
+    with pytest.raises(inference.ImageTooLarge, match="over the limit of 1,000 pixels"):
+        inference.read_image(colour_photo(40, 40, 0), max_pixels=1000)
+    # Raising the limit lets the header pass; the truncated data is then reported as such.
+    small_bomb = png_declaring(300, 300)
+    with pytest.raises(inference.ImageReadError, match="small.png: truncated or corrupt PNG"):
+        inference.decode_photo("small.png", small_bomb, max_pixels=None)
+
+
+def test_a_batch_with_a_bomb_and_a_strip_finishes_the_rest(tiny_model_files, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a_bomb.png").write_bytes(png_declaring(23000, 23000))
+    Image.fromarray(colour_photo(3, 500, 1)).save(photos / "b_strip.png")
+    Image.fromarray(colour_photo(40, 50, 2)).save(photos / "c_photo.png")
+    result = subprocess.run(
+        [sys.executable, "-m", "kcolor.cli", "colorize", str(photos), "-o", str(tmp_path / "out")]
+        + ["--model", tiny_model_files["hypercolumn"], "--size", "32", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "a_bomb.png: 23000x23000 pixels is over the limit of 120,000,000" in result.stderr
+    with Image.open(tmp_path / "out" / "b_strip.png") as strip:
+        assert strip.size == (500, 3)
+    assert (tmp_path / "out" / "c_photo.png").is_file()
+    assert "wrote 2 file(s)" in result.stdout and "1 failed" in result.stdout
