@@ -370,6 +370,7 @@ def _export(args: argparse.Namespace) -> int:
             warmup=warmup,
             source=source,
             overwrite=args.overwrite,
+            max_pixels=_max_pixels(args),
         )
         difference = export.verify_savedmodel(folder, model, args.size)
         print(f"wrote {folder}; its ab differs from the Keras model's by at most {difference:.2e}")

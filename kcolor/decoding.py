@@ -71,6 +71,92 @@ def decode_image_bytes(encoded):
     return _to_rgb(image)
 
 
+def _little_endian(data, start, length):
+    """Unsigned little-endian integer of ``length`` bytes at ``start`` of a uint8 vector."""
+    value = tf.constant(0, tf.int64)
+    for offset in reversed(range(length)):
+        value = value * 256 + tf.cast(data[start + offset], tf.int64)
+    return value
+
+
+def _big_endian(data, start, length):
+    value = tf.constant(0, tf.int64)
+    for offset in range(length):
+        value = value * 256 + tf.cast(data[start + offset], tf.int64)
+    return value
+
+
+def _jpeg_shape(encoded):
+    # extract_jpeg_shape raises on a damaged header; the guard turns that into "unknown".
+    attempt = try_process(
+        "", encoded, lambda data: tf.cast(tf.image.extract_jpeg_shape(data), tf.int64)
+    )
+    _, _, shape, succeeded = attempt.get_single_element()
+    return tf.where(succeeded, shape[:2], tf.constant([-1, -1], tf.int64))
+
+
+def declared_shape(encoded):
+    """``(height, width)`` an encoded image's header declares, read without decoding.
+
+    Works in graphs and eagerly, never raises: int64 (2,), or ``[-1, -1]`` when the
+    header is not one of JPEG, PNG, GIF, BMP or WebP, or is damaged (decoding will then
+    say what is wrong). Reading the header first lets a decompression bomb (a small file
+    declaring a huge image) be refused before any memory is spent on it; PIL can read
+    headers too, but not inside a SavedModel's graph, and one definition serves both.
+    """
+    # Zero padding: reading past the end of a short file gives zeros, not an error.
+    head = tf.strings.substr(encoded, 0, 32) + b"\0" * 32
+    data = tf.io.decode_raw(head, tf.uint8)
+    unknown = tf.constant([-1, -1], tf.int64)
+
+    def vp8x():
+        return tf.stack([_little_endian(data, 27, 3) + 1, _little_endian(data, 24, 3) + 1])
+
+    def vp8l():
+        bits = _little_endian(data, 21, 4)
+        return tf.stack([(bits // 16384) % 16384 + 1, bits % 16384 + 1])
+
+    def vp8():
+        return tf.stack([_little_endian(data, 28, 2) % 16384, _little_endian(data, 26, 2) % 16384])
+
+    def webp():
+        chunk = tf.strings.substr(head, 12, 4)
+        return tf.case(
+            [
+                (tf.equal(chunk, b"VP8X"), vp8x),
+                (tf.equal(chunk, b"VP8L"), vp8l),
+                (tf.equal(chunk, b"VP8 "), vp8),
+            ],
+            default=lambda: unknown,
+        )
+
+    def png():
+        return tf.stack([_big_endian(data, 20, 4), _big_endian(data, 16, 4)])
+
+    def gif():
+        return tf.stack([_little_endian(data, 8, 2), _little_endian(data, 6, 2)])
+
+    def bmp():
+        # Height is negative for top-down bitmaps.
+        height = _little_endian(data, 22, 4)
+        height = tf.where(height >= 2**31, 2**32 - height, height)
+        return tf.stack([height, _little_endian(data, 18, 4)])
+
+    return tf.case(
+        [
+            (_is(encoded, _PNG_SIGNATURE), png),
+            (_is(encoded, b"GIF8"), gif),
+            (_is(encoded, b"BM"), bmp),
+            (_is(encoded, b"\xff\xd8\xff"), lambda: _jpeg_shape(encoded)),
+            (
+                _is(encoded, b"RIFF") & tf.equal(tf.strings.substr(head, 8, 4), b"WEBP"),
+                webp,
+            ),
+        ],
+        default=lambda: unknown,
+    )
+
+
 def decode_image_window(encoded, choose_window):
     """Decode only a window of an encoded image (see :func:`decode_image_bytes`).
 

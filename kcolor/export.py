@@ -11,8 +11,11 @@ GAN's different colourings):
 
 ``serving_default``
     ``image_bytes``: string (B,), encoded JPEG/PNG/BMP/GIF/WebP of any sizes ->
-    ``colorized_png_bytes``: string (B,), PNG of each photo at its own size. The
-    ``_bytes`` suffix makes TF Serving's REST API send it base64-encoded.
+    ``colorized_png_bytes``: string (B,), PNG of each photo at its own size (the
+    ``_bytes`` suffix makes TF Serving's REST API send it base64-encoded), and
+    ``error``: string (B,), empty for each colorized photo. A photo that cannot be
+    decoded, or whose header declares more than the export's pixel limit, gets an empty
+    PNG and the reason in ``error``; the other photos of the request are colorized.
 ``colorize_rgb``
     ``rgb``: float32 (B, H, W, 3), sRGB in [0, 1], channel order R, G, B ->
     ``ab``: float32 (B, H, W, 2), Lab a and b; ``rgb``: float32 (B, H, W, 3) in [0, 1].
@@ -39,7 +42,8 @@ from PIL import Image
 from kcolor import __version__, color, decoding, inference
 from kcolor.models import DiverseColorGAN
 from kcolor.models.gan import draw_noise_per_image
-from kcolor.serving import IMAGE_BYTES, PNG_OUTPUT, SEED
+from kcolor.limits import DEFAULT_MAX_PIXELS
+from kcolor.serving import ERROR_OUTPUT, IMAGE_BYTES, PNG_OUTPUT, SEED
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 INFO_FILE = "export_info.json"
@@ -59,13 +63,18 @@ class ServingGraph:
             :class:`~kcolor.models.DiverseColorGAN` or
             :class:`~kcolor.models.DiverseColorGenerator`.
         size: shorter side of the processing size, in pixels.
+        max_pixels: photos declaring more pixels are refused (``serving_default``);
+            None: no limit.
     """
 
-    def __init__(self, model: keras.Model, size: int = 256):
+    def __init__(
+        self, model: keras.Model, size: int = 256, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    ):
         # The same checks and processing-size rule as ``kcolor colorize``.
         colorizer = inference.Colorizer(model, size)
         self.model = model
         self.size = size
+        self.max_pixels = max_pixels
         self.multiple = colorizer.multiple
         self.diverse = colorizer.diverse
 
@@ -86,17 +95,44 @@ class ServingGraph:
         return color.denormalize_ab(ab_norm), inference.colour_pixels(rgb, ab_norm)
 
     def colorize_encoded(self, image_bytes, seeds):
-        """string (B,) encoded photos of any sizes -> string (B,) PNG, each photo alone."""
+        """string (B,) encoded photos of any sizes -> ``(png, error)``, string (B,) each:
+        the PNG of each photo alone and ``""``, or ``""`` and why it was not colorized."""
+
+        def colorize(rgb, seed):
+            _, colored = self.colorize_uint8(rgb[None], seed[None])
+            return tf.io.encode_png(inference.to_uint8(colored[0])), tf.constant("")
 
         def one(args):
             encoded, seed = args
-            rgb = inference.to_uint8(decoding.decode_image_bytes(encoded))[None]
-            _, colored = self.colorize_uint8(rgb, seed[None])
-            return tf.io.encode_png(inference.to_uint8(colored[0]))
+            shape = decoding.declared_shape(encoded)
 
-        return tf.map_fn(
-            one, (image_bytes, seeds), fn_output_signature=tf.TensorSpec([], tf.string)
-        )
+            def refuse():
+                message = tf.strings.format(
+                    "{}x{} pixels is over the limit of {} pixels",
+                    (shape[1], shape[0], self.max_pixels),
+                )
+                return tf.constant(""), message
+
+            def attempt():
+                # Decoded under a guard: a broken photo fails alone, not the request.
+                guarded = decoding.try_process(
+                    "",
+                    encoded,
+                    lambda data: inference.to_uint8(decoding.decode_image_bytes(data)),
+                )
+                _, _, rgb, succeeded = guarded.get_single_element()
+                return tf.cond(
+                    succeeded,
+                    lambda: colorize(rgb, seed),
+                    lambda: (tf.constant(""), decoding.explain_undecodable(encoded)),
+                )
+
+            if self.max_pixels is None:
+                return attempt()
+            return tf.cond(shape[0] * shape[1] > self.max_pixels, refuse, attempt)
+
+        spec = tf.TensorSpec([], tf.string)
+        return tf.map_fn(one, (image_bytes, seeds), fn_output_signature=(spec, spec))
 
     def endpoints(self) -> dict:
         """``{signature name: (function, input signature)}`` for an ExportArchive."""
@@ -106,8 +142,8 @@ class ServingGraph:
             return seed[0] if seed else tf.zeros(tf.shape(batch_of)[:1], tf.int64)
 
         def serve_bytes(image_bytes, *seed):
-            seeds = seeds_or_zeros(image_bytes, seed)
-            return {PNG_OUTPUT: self.colorize_encoded(image_bytes, seeds)}
+            pngs, errors = self.colorize_encoded(image_bytes, seeds_or_zeros(image_bytes, seed))
+            return {PNG_OUTPUT: pngs, ERROR_OUTPUT: errors}
 
         def serve_rgb(rgb, *seed):
             ab, colored = self.colorize_uint8(inference.to_uint8(rgb), seeds_or_zeros(rgb, seed))
@@ -183,11 +219,12 @@ def _export_info(graph: ServingGraph, model_name: str, version: int, source: str
         "model": type(graph.model).__name__,
         "source": source,
         "processing_size": graph.size,
+        "max_pixels": graph.max_pixels,
         "diverse": graph.diverse,
         "signatures": {
             "serving_default": {
                 "inputs": [IMAGE_BYTES] + ([SEED] if graph.diverse else []),
-                "outputs": [PNG_OUTPUT],
+                "outputs": [PNG_OUTPUT, ERROR_OUTPUT],
             },
             "colorize_rgb": {
                 "inputs": ["rgb"] + ([SEED] if graph.diverse else []),
@@ -214,6 +251,7 @@ def export_savedmodel(
     warmup: list[bytes] | None = None,
     source: str = "",
     overwrite: bool = False,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> Path:
     """Write a SavedModel in TF Serving's layout ``base_dir/model_name/version/``.
 
@@ -229,6 +267,8 @@ def export_savedmodel(
         warmup: encoded photos for the warmup requests; default three synthetic ones.
         source: where the model came from, recorded in ``export_info.json``.
         overwrite: replace an existing version folder.
+        max_pixels: ``serving_default`` refuses photos whose header declares more;
+            None: no limit.
 
     Returns:
         The version folder.
@@ -243,7 +283,7 @@ def export_savedmodel(
     target = model_dir / str(version)
     if target.exists() and not overwrite:
         raise ExportError(f"{target} exists (pass overwrite=True / --overwrite to replace it)")
-    graph = ServingGraph(model, size)
+    graph = ServingGraph(model, size, max_pixels)
     archive = keras.export.ExportArchive()
     archive.track(model)
     # serving_default is registered by name, so it is the default whatever the order.

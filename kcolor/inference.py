@@ -18,7 +18,6 @@ import functools
 import io
 import os
 import random
-import struct
 
 import keras
 import numpy as np
@@ -32,8 +31,6 @@ from kcolor.models.gan import sample_colourings
 
 # Rows converted at a time in step 3: bounds the float temporaries of a large photo.
 _STRIP_ROWS = 512
-# Formats whose headers are read for the declared size (the formats kcolor decodes).
-_HEADER_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP")
 
 
 class ImageReadError(ValueError):
@@ -42,27 +39,6 @@ class ImageReadError(ValueError):
 
 class ImageTooLarge(ImageReadError):
     """An input declares more pixels than the limit; nothing of it was decoded."""
-
-
-def declared_size(encoded: bytes) -> tuple[int, int] | None:
-    """``(width, height)`` from an encoded image's header, or None when the header
-    cannot be read (then decoding will say what is wrong).
-
-    Only the header is parsed: PIL's format plugins read it without decoding pixels.
-    They are called directly because ``Image.open`` refuses large declared sizes with a
-    message that omits them, and kcolor applies its own limit.
-    """
-    Image.init()
-    for name in _HEADER_FORMATS:
-        factory, accept = Image.OPEN.get(name, (None, None))
-        if factory is None or (accept is not None and not accept(encoded[:32])):
-            continue
-        try:
-            with factory(io.BytesIO(encoded)) as image:
-                return image.size
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error):
-            return None
-    return None
 
 
 def check_pixels(name: str, width: int, height: int, max_pixels: int | None) -> None:
@@ -141,9 +117,8 @@ def decode_photo(
         ImageReadError: naming ``name``, when the bytes are not a decodable image.
         ImageTooLarge: the header declares more than ``max_pixels`` pixels.
     """
-    size = declared_size(encoded)
-    if size is not None:
-        check_pixels(name, *size, max_pixels)
+    height, width = (int(side) for side in decoding.declared_shape(encoded))
+    check_pixels(name, width, height, max_pixels)
     try:
         rgb = decoding.decode_image_bytes(encoded).numpy()
     except tf.errors.InvalidArgumentError:

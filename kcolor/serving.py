@@ -34,6 +34,8 @@ from kcolor import batch, inference, outputs
 IMAGE_BYTES = "image_bytes"
 SEED = "seed"
 PNG_OUTPUT = "colorized_png_bytes"
+# Per photo: empty when it was colorized, else why not (its PNG is then empty).
+ERROR_OUTPUT = "error"
 # Largest gRPC message the client sends or accepts: a few full-size PNGs.
 DEFAULT_MAX_MESSAGE_BYTES = 256 << 20
 
@@ -58,27 +60,39 @@ def rest_predict_body(images, seeds=None, signature: str = "serving_default") ->
     return {"signature_name": signature, "instances": instances}
 
 
-def parse_rest_predictions(body: dict) -> list[bytes]:
-    """PNG bytes from a REST predict response.
+def parse_rest_predictions(body: dict) -> list[tuple[bytes, str]]:
+    """``(PNG bytes, error)`` of each photo from a REST predict response.
 
     A signature with one output is answered ``{"predictions": [{"b64": ...}, ...]}``;
-    with several, each prediction is an object keyed by output name.
+    with several, each prediction is an object keyed by output name. ``error`` is empty
+    for a colorized photo (and for models exported without the ``error`` output).
 
     Raises:
-        ServingError: the body holds an ``error`` or no PNG output.
+        ServingError: the body holds an ``error`` (the whole request failed) or no PNG
+            output.
     """
     if "error" in body:
         raise ServingError(str(body["error"]))
     if "predictions" not in body:
         raise ServingError(f"response has no predictions: {sorted(body)}")
-    images = []
+    results = []
     for prediction in body["predictions"]:
+        error = ""
         if isinstance(prediction, dict) and PNG_OUTPUT in prediction:
+            error = str(prediction.get(ERROR_OUTPUT, ""))
             prediction = prediction[PNG_OUTPUT]
         if not (isinstance(prediction, dict) and set(prediction) == {"b64"}):
             raise ServingError(f"prediction is not base64 bytes: {str(prediction)[:80]}")
-        images.append(base64.b64decode(prediction["b64"]))
-    return images
+        results.append((base64.b64decode(prediction["b64"]), error))
+    return results
+
+
+def _pngs_or_raise(results) -> list[bytes]:
+    failed = [(index, error) for index, (_, error) in enumerate(results) if error]
+    if failed:
+        index, error = failed[0]
+        raise ServingError(f"photo {index} of the request was not colorized: {error}")
+    return [png for png, _ in results]
 
 
 class RestClient:
@@ -125,13 +139,19 @@ class RestClient:
         signatures = body["metadata"]["signature_def"]["signature_def"]
         return sorted(signatures["serving_default"]["inputs"])
 
-    def colorize(self, images, seeds=None) -> list[bytes]:
-        """PNG bytes of the colorized ``images`` (encoded photos), in order."""
+    def colorize_each(self, images, seeds=None) -> list[tuple[bytes, str]]:
+        """``(PNG bytes, error)`` of each of ``images`` (encoded photos), in order: the
+        error is empty for a colorized photo, the reason (and the PNG empty) otherwise."""
         body = self._call(self._model_path() + ":predict", rest_predict_body(images, seeds))
         results = parse_rest_predictions(body)
         if len(results) != len(images):
             raise ServingError(f"sent {len(images)} images, received {len(results)}")
         return results
+
+    def colorize(self, images, seeds=None) -> list[bytes]:
+        """PNG bytes of the colorized ``images``, in order; raises :class:`ServingError`
+        if any photo was not colorized."""
+        return _pngs_or_raise(self.colorize_each(images, seeds))
 
 
 class GrpcClient:
@@ -201,21 +221,31 @@ class GrpcClient:
         response.metadata["signature_def"].Unpack(signatures)
         return sorted(signatures.signature_def["serving_default"].inputs)
 
-    def colorize(self, images, seeds=None) -> list[bytes]:
-        """PNG bytes of the colorized ``images`` (encoded photos), in order."""
+    def colorize_each(self, images, seeds=None) -> list[tuple[bytes, str]]:
+        """``(PNG bytes, error)`` of each of ``images`` (encoded photos), in order: the
+        error is empty for a colorized photo, the reason (and the PNG empty) otherwise."""
         import tensorflow as tf
         from tensorflow_serving.apis import predict_pb2
 
-        request = predict_pb2.PredictRequest(output_filter=[PNG_OUTPUT])
+        request = predict_pb2.PredictRequest()
         self._spec(request)
         request.inputs[IMAGE_BYTES].CopyFrom(tf.make_tensor_proto(list(images), tf.string))
         if seeds is not None:
             request.inputs[SEED].CopyFrom(tf.make_tensor_proto(list(seeds), tf.int64))
         response = self._rpc(self.stub.Predict, request)
-        results = list(response.outputs[PNG_OUTPUT].string_val)
-        if len(results) != len(images):
-            raise ServingError(f"sent {len(images)} images, received {len(results)}")
-        return results
+        pngs = list(response.outputs[PNG_OUTPUT].string_val)
+        if len(pngs) != len(images):
+            raise ServingError(f"sent {len(images)} images, received {len(pngs)}")
+        # Models exported without the error output colorize every photo or fail.
+        errors = [
+            error.decode(errors="replace") for error in response.outputs[ERROR_OUTPUT].string_val
+        ]
+        return list(zip(pngs, errors or [""] * len(pngs), strict=True))
+
+    def colorize(self, images, seeds=None) -> list[bytes]:
+        """PNG bytes of the colorized ``images``, in order; raises :class:`ServingError`
+        if any photo was not colorized."""
+        return _pngs_or_raise(self.colorize_each(images, seeds))
 
 
 def upright_bytes(path, max_pixels: int | None = inference.DEFAULT_MAX_PIXELS) -> bytes:
@@ -270,15 +300,20 @@ def colorize_files(
         images = [encoded for _, encoded in group for _ in range(samples)]
         seeds = [first_seed + k for _ in group for k in range(samples)] if diverse else None
         try:
-            results = client.colorize(images, seeds)
+            results = client.colorize_each(images, seeds)
         except ServingError as error:
             for job, _ in group:
                 report.failed.append((job.source, str(error)))
                 print(f"failed {job.source}: {error}", file=sys.stderr)
             return
         for index, (job, _) in enumerate(group):
+            error = results[index * samples][1]
+            if error:
+                report.failed.append((job.source, f"the server did not colorize it: {error}"))
+                print(f"failed {job.source}: {report.failed[-1][1]}", file=sys.stderr)
+                continue
             for k, path in enumerate(job.outputs):
-                png = results[index * samples + k]
+                png = results[index * samples + k][0]
                 if fmt == "png":
                     outputs.write_atomically(path, lambda handle, data=png: handle.write(data))
                 else:

@@ -56,7 +56,8 @@ def test_layout_versions_and_metadata(exported):
     assert (folder / "variables" / "variables.index").is_file()
     info = json.loads((folder / "assets.extra" / "export_info.json").read_text())
     assert info["processing_size"] == 32 and info["model"] == "HypercolumnColorizer"
-    assert info["signatures"]["serving_default"]["outputs"] == ["colorized_png_bytes"]
+    assert info["signatures"]["serving_default"]["outputs"] == ["colorized_png_bytes", "error"]
+    assert info["max_pixels"] == 120_000_000
     assert info["tensorflow"] == tf.__version__
 
     second = export.export_savedmodel(model, exported["base"], "hypercolumn", size=32)
@@ -72,6 +73,22 @@ def test_layout_versions_and_metadata(exported):
     assert entries == ["1", "2"]
 
 
+def test_a_bad_or_oversized_photo_fails_alone_in_a_request(exported):
+    from test_hostile_inputs import png_declaring
+
+    model, folder = exported["gan"]
+    photo = colour_photo(30, 40, 5)
+    serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    images = [_png(photo), b"not an image", png_declaring(23000, 23000), _png(photo)[:200]]
+    result = serve(image_bytes=tf.constant(images), seed=tf.constant([1, 1, 1, 1], tf.int64))
+    pngs, errors = result["colorized_png_bytes"].numpy(), result["error"].numpy()
+    assert errors[0] == b"" and _decode(pngs[0]).shape == (30, 40, 3)
+    assert pngs[1] == pngs[2] == pngs[3] == b""
+    assert errors[1] == b"not a JPEG, PNG, GIF, BMP or WebP image"
+    assert errors[2] == b"23000x23000 pixels is over the limit of 120000000 pixels"
+    assert errors[3] == b"truncated or corrupt PNG data"
+
+
 def test_signature_names_shapes_and_dtypes(exported):
     for name, extra in (("hypercolumn", set()), ("gan", {"seed"})):
         signatures = tf.saved_model.load(str(exported[name][1])).signatures
@@ -80,7 +97,7 @@ def test_signature_names_shapes_and_dtypes(exported):
         inputs = default.structured_input_signature[1]
         assert set(inputs) == {"image_bytes"} | extra
         assert inputs["image_bytes"].dtype == tf.string and inputs["image_bytes"].shape == [None]
-        assert set(default.structured_outputs) == {"colorized_png_bytes"}
+        assert set(default.structured_outputs) == {"colorized_png_bytes", "error"}
         rgb = signatures["colorize_rgb"].structured_input_signature[1]["rgb"]
         assert rgb.shape.as_list() == [None, None, None, 3]
         assert set(signatures["colorize_lightness"].structured_outputs) == {"ab", "rgb"}
@@ -233,12 +250,6 @@ def test_warmup_requests_replay_through_the_model(exported):
             png = signature(**{k: tf.constant(v) for k, v in inputs.items()})
             sizes.add(_decode(png["colorized_png_bytes"].numpy()[0]).shape)
         assert len(sizes) == len(records)  # one request per typical size
-
-
-def test_undecodable_bytes_fail_the_request_with_a_decode_error(exported):
-    signature = tf.saved_model.load(str(exported["hypercolumn"][1])).signatures["serving_default"]
-    with pytest.raises(tf.errors.InvalidArgumentError):
-        signature(image_bytes=tf.constant([b"not an image"]))
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,12 @@ import zlib
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import colour_photo, encode
 from PIL import Image
 
 import kcolor
-from kcolor import inference
+from kcolor import decoding, inference
 from kcolor.limits import MAX_ASPECT
 
 
@@ -45,9 +46,21 @@ def test_a_strip_photo_is_colorized_at_its_own_size(tiny_model_files):
     assert result.size == (500, 3)
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "WEBP"])
-def test_declared_size_is_read_from_the_header(fmt):
-    assert inference.declared_size(encode(colour_photo(21, 34, 0), fmt)) == (34, 21)
+@pytest.mark.parametrize(
+    "fmt, options",
+    [("PNG", {}), ("JPEG", {}), ("GIF", {}), ("BMP", {}), ("WEBP", {}), ("WEBP", {"lossless": True})],
+)
+def test_declared_shape_is_read_from_the_header_eagerly_and_in_graphs(fmt, options):
+    encoded = encode(colour_photo(21, 34, 0), fmt, **options)
+    assert decoding.declared_shape(encoded).numpy().tolist() == [21, 34]
+    traced = tf.function(decoding.declared_shape, input_signature=[tf.TensorSpec([], tf.string)])
+    assert traced(encoded).numpy().tolist() == [21, 34]
+    assert traced(png_declaring(23000, 23000)).numpy().tolist() == [23000, 23000]
+
+
+@pytest.mark.parametrize("data", [b"", b"hello", b"RIFF", b"\xff\xd8\xff broken", b"\x89PNG"])
+def test_unreadable_headers_are_unknown_not_errors(data):
+    assert decoding.declared_shape(data).numpy().tolist() in ([-1, -1], [0, 0])
 
 
 def test_a_bomb_is_refused_from_its_header_with_its_size(tmp_path):

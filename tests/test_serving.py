@@ -5,6 +5,7 @@ No real TF Serving binary runs here (it cannot be installed on these machines)."
 import base64
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from helpers.serving_stand_ins import RestStandIn, start_grpc_stand_in
 from PIL import Image
 
 import kcolor
-from kcolor import cli, export, serving
+from kcolor import cli, export, outputs, serving
 
 
 def _decode(png):
@@ -43,9 +44,15 @@ def test_rest_request_body_is_the_documented_row_format():
 def test_rest_responses_parse_in_both_documented_forms():
     png = b"\x89PNG..."
     encoded = {"b64": base64.b64encode(png).decode()}
-    assert serving.parse_rest_predictions({"predictions": [encoded, encoded]}) == [png, png]
-    named = {"predictions": [{"colorized_png_bytes": encoded, "other": 1}]}
-    assert serving.parse_rest_predictions(named) == [png]
+    both = serving.parse_rest_predictions({"predictions": [encoded, encoded]})
+    assert both == [(png, ""), (png, "")]
+    named = {
+        "predictions": [
+            {"colorized_png_bytes": encoded, "error": ""},
+            {"colorized_png_bytes": {"b64": ""}, "error": "not an image"},
+        ]
+    }
+    assert serving.parse_rest_predictions(named) == [(png, ""), (b"", "not an image")]
     with pytest.raises(serving.ServingError, match="Servable not found"):
         serving.parse_rest_predictions({"error": "Servable not found for request"})
     with pytest.raises(serving.ServingError, match="not base64"):
@@ -65,7 +72,10 @@ def test_rest_client_against_the_stand_in(exported):
         assert server.bodies[-1]["instances"][1]["image_bytes"] == {
             "b64": base64.b64encode(encode(photos[1], "PNG")).decode()
         }
-        with pytest.raises(serving.ServingError, match="HTTP 400"):
+        # An undecodable photo fails alone: the request itself succeeds.
+        (png, error), _ = client.colorize_each([b"not an image", encode(photos[0], "PNG")])
+        assert png == b"" and error == "not a JPEG, PNG, GIF, BMP or WebP image"
+        with pytest.raises(serving.ServingError, match="photo 0 of the request"):
             client.colorize([b"not an image"])
         with pytest.raises(serving.ServingError, match="HTTP 404"):
             serving.RestClient(server.url, "no-such-model").colorize([b"x"])
@@ -84,8 +94,8 @@ def test_grpc_client_against_the_stand_in_with_full_size_photos(exported):
             (result,) = client.colorize([encode(photo, "PNG")])
             assert len(result) > 4 << 20
             _assert_same_image(_decode(result), np.asarray(kcolor.colorize(photo, model, size=32)))
-            with pytest.raises(serving.ServingError, match="INVALID_ARGUMENT"):
-                client.colorize([b"not an image"])
+            (png, error), _ = client.colorize_each([b"not an image", encode(photo, "PNG")])
+            assert png == b"" and error == "not a JPEG, PNG, GIF, BMP or WebP image"
         with serving.GrpcClient(target, "hypercolumn", version=5) as client:
             with pytest.raises(serving.ServingError, match="NOT_FOUND"):
                 client.colorize([encode(photo[:8, :8], "PNG")])
@@ -193,3 +203,23 @@ def test_client_refuses_samples_for_a_single_colouring_model(exported, tmp_path)
             ]
         )
     assert status == 1
+
+
+def test_photos_the_server_refuses_fail_alone(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a", "b", "c"):
+        Image.fromarray(colour_photo(20, 24, ord(name))).save(photos / f"{name}.png")
+    png = (photos / "a.png").read_bytes()
+
+    class RefusesTheSecond:
+        def signature_inputs(self):
+            return ["image_bytes"]
+
+        def colorize_each(self, images, seeds=None):
+            return [(b"", "too large") if i == 1 else (png, "") for i in range(len(images))]
+
+    jobs, _ = outputs.plan_jobs([str(photos)], tmp_path / "out")
+    report = serving.colorize_files(RefusesTheSecond(), jobs, batch_size=3)
+    assert report.failed == [(str(photos / "b.png"), "the server did not colorize it: too large")]
+    assert sorted(os.listdir(tmp_path / "out")) == ["a.png", "c.png"]
