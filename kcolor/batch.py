@@ -28,6 +28,24 @@ def _report(kind: str, name: str, reason: str) -> None:
     tqdm.write(f"{kind} {name}: {reason}", file=sys.stderr)
 
 
+def write_job(job, write_each, report: BatchReport, force: bool) -> None:
+    """Write a job's outputs with ``write_each(k, path, replace)`` (colouring ``k``); a
+    write that fails is the job's failure, with the reason, and the batch goes on."""
+    for k, path in enumerate(job.outputs):
+        try:
+            write_each(k, path, force)
+        except outputs.OutputExists:
+            reason = f"{path} appeared while it was written (pass --force to replace it)"
+        except OSError as error:
+            reason = f"cannot write {path}: {error.strerror or error}"
+        else:
+            report.written.append(path)
+            continue
+        report.failed.append((job.source, reason))
+        _report("failed", job.source, reason)
+        return
+
+
 def colorize_files(
     jobs,
     colorizer: inference.Colorizer,
@@ -62,9 +80,14 @@ def colorize_files(
         l_norm = tf.concat([entry[2] for entry in group], axis=0)
         ab = colorizer.predict_ab(l_norm, samples, seed)
         for index, (job, rgb, _) in enumerate(group):
-            for k, path in enumerate(job.outputs):
-                outputs.save_image(inference.compose(rgb, ab[index, k]), path, fmt)
-                report.written.append(path)
+            write_job(
+                job,
+                lambda k, path, replace, index=index, rgb=rgb: outputs.save_image(
+                    inference.compose(rgb, ab[index, k]), path, fmt, replace
+                ),
+                report,
+                force,
+            )
             bar.update(1)
 
     try:

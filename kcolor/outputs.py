@@ -24,16 +24,17 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
     """Expand inputs to jobs; returns ``(jobs, problems)``.
 
     Folders are searched recursively and keep their relative structure under
-    ``output_dir``; single files and glob matches are named by their file name. Each
+    ``output_dir``; single files and glob matches are named by their file name. Inputs
+    inside ``output_dir`` are colorized like any other, except when ``output_dir`` is a
+    folder nested in a folder being read (its files are earlier runs' outputs); an input
+    whose output would be the input file itself is a problem, never overwritten. Each
     colouring is written as ``NAME.FORMAT``, or ``NAME_sample<k>.FORMAT`` when there are
     several. ``problems`` lists ``(input, reason)`` for inputs that name no image and
     for outputs two inputs would share.
     """
     jobs, problems, claimed = [], [], {}
     extension = "." + fmt
-    # Outputs written into a folder being read (``-o photos/coloured``) must not become
-    # inputs of the next run.
-    output_root = os.path.realpath(output_dir) + os.sep
+    output_root = os.path.realpath(output_dir)
     for given in inputs:
         try:
             resolved = sources.resolve_source(given)
@@ -41,8 +42,11 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
             problems.append((os.fspath(given), str(error)))
             continue
         root = os.fspath(given) if os.path.isdir(given) else None
+        # An output folder nested inside a folder being read (``photos/ -o
+        # photos/coloured``) holds earlier runs' outputs, not inputs: left out.
+        nested = root is not None and _strictly_inside(output_root, os.path.realpath(root))
         for path in resolved.images:
-            if os.path.realpath(path).startswith(output_root):
+            if nested and _strictly_inside(os.path.realpath(path), output_root):
                 continue
             relative = os.path.relpath(path, root) if root else os.path.basename(path)
             stem = os.path.join(os.fspath(output_dir), os.path.splitext(relative)[0])
@@ -54,14 +58,37 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
             if names[0] in claimed:
                 problems.append((path, f"its output {names[0]} is already {claimed[names[0]]}'s"))
                 continue
+            if any(os.path.realpath(name) == os.path.realpath(path) for name in names):
+                # Even with --force: an input is never overwritten.
+                problems.append(
+                    (path, "its output would replace the input itself; choose another -o")
+                )
+                continue
             claimed[names[0]] = path
             jobs.append(Job(path, tuple(names)))
     return jobs, problems
 
 
-def write_atomically(path: str, write) -> None:
+class OutputExists(FileExistsError):
+    """An output file exists (or appeared while it was written) and may not be replaced."""
+
+
+def _strictly_inside(path: str, folder: str) -> bool:
+    return path != folder and path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def write_atomically(path: str, write, replace: bool = True) -> None:
     """Call ``write(binary_file)`` on a temporary file in ``path``'s folder and rename it
-    to ``path`` when complete, so no partial file is ever left at ``path``."""
+    to ``path`` when complete, so no partial file is ever left at ``path``.
+
+    Args:
+        replace: replace a file at ``path``. False: the final step refuses to, even for
+            a file that appeared while this one was written (by another run, say).
+
+    Raises:
+        OutputExists: ``replace`` is false and ``path`` exists.
+        OSError: the folder cannot be created or written.
+    """
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(
@@ -74,7 +101,10 @@ def write_atomically(path: str, write) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(handle.name, 0o666 & ~umask)
-        os.replace(handle.name, path)
+        if replace:
+            os.replace(handle.name, path)
+        else:
+            _move_without_replacing(handle.name, path)
     except BaseException:
         # Also on Ctrl-C: the half-written temporary goes, the target is untouched.
         if os.path.exists(handle.name):
@@ -82,9 +112,30 @@ def write_atomically(path: str, write) -> None:
         raise
 
 
-def save_image(rgb: np.ndarray, path: str, fmt: str = "png") -> None:
-    """Write uint8 RGB to ``path`` as ``fmt`` ("png" or "jpg"), atomically."""
+def _move_without_replacing(source: str, target: str) -> None:
+    # A hard link is created only if the target does not exist, in one step: the check
+    # and the move cannot be split by another writer (os.rename would replace silently).
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise OutputExists(f"{target} exists") from None
+    except OSError:
+        # Filesystems without hard links: claim the name exclusively, then move over it.
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            raise OutputExists(f"{target} exists") from None
+        os.replace(source, target)
+        return
+    os.remove(source)
+
+
+def save_image(rgb: np.ndarray, path: str, fmt: str = "png", replace: bool = True) -> None:
+    """Write uint8 RGB to ``path`` as ``fmt`` ("png" or "jpg"), atomically (see
+    :func:`write_atomically` for ``replace``)."""
     options = {"quality": 95} if fmt == "jpg" else {}
     write_atomically(
-        path, lambda handle: Image.fromarray(rgb).save(handle, FORMATS[fmt], **options)
+        path,
+        lambda handle: Image.fromarray(rgb).save(handle, FORMATS[fmt], **options),
+        replace,
     )

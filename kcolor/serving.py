@@ -312,13 +312,16 @@ def colorize_files(
                 report.failed.append((job.source, f"the server did not colorize it: {error}"))
                 print(f"failed {job.source}: {report.failed[-1][1]}", file=sys.stderr)
                 continue
-            for k, path in enumerate(job.outputs):
+
+            def write_each(k, path, replace, index=index):
                 png = results[index * samples + k][0]
                 if fmt == "png":
-                    outputs.write_atomically(path, lambda handle, data=png: handle.write(data))
+                    outputs.write_atomically(path, lambda handle: handle.write(png), replace)
                 else:
-                    outputs.save_image(np.asarray(Image.open(io.BytesIO(png))), path, fmt)
-                report.written.append(path)
+                    rgb = np.asarray(Image.open(io.BytesIO(png)))
+                    outputs.save_image(rgb, path, fmt, replace)
+
+            batch.write_job(job, write_each, report, force)
 
     for job in jobs:
         existing = [path for path in job.outputs if os.path.exists(path)]

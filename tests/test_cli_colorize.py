@@ -255,3 +255,26 @@ def test_evaluate_scores_a_mean_tint_baseline_and_reads_shards(tiny_model_files,
     assert json.loads(report_path.read_text())["tint_ab"] == list(
         kcolor_module.evaluation.default_tint()
     )
+
+
+def test_write_failures_are_per_file_and_inputs_in_the_output_folder_work(
+    tiny_model_files, tmp_path
+):
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.png", "c.jpg"):
+        Image.fromarray(colour_photo(20, 24, len(name))).save(photos / name)
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "sub").write_text("a file where a folder is needed")
+    arguments = ["--model", tiny_model_files["hypercolumn"], "--size", "16", "--quiet"]
+    result = kcolor("colorize", photos, "-o", output, *arguments)
+    assert result.returncode == 1
+    assert f"failed {photos / 'sub' / 'b.png'}: cannot write" in result.stderr
+    assert (output / "a.png").is_file() and (output / "c.png").is_file()
+    # A photo named on its own, inside the output folder: colorized beside itself.
+    in_place = kcolor("colorize", photos / "c.jpg", "-o", photos, *arguments)
+    assert in_place.returncode == 0 and "wrote 1 file(s)" in in_place.stdout
+    assert (photos / "c.png").is_file()
+    refused = kcolor("colorize", photos / "a.png", "-o", photos, "--force", *arguments)
+    assert refused.returncode == 1 and "would replace the input itself" in refused.stderr

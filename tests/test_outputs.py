@@ -52,3 +52,30 @@ def test_outputs_get_the_usual_file_mode(tmp_path):
         os.umask(umask)
     assert target.read_bytes() == b"data"
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_inputs_in_the_output_folder_are_colorized_but_never_replaced(tmp_path):
+    for name in ("photo.jpg", "scan.png"):
+        Image.new("RGB", (2, 2)).save(tmp_path / name)
+    jobs, problems = outputs.plan_jobs(
+        [tmp_path / "photo.jpg", tmp_path / "scan.png"], tmp_path, "png"
+    )
+    assert [job.outputs for job in jobs] == [(str(tmp_path / "photo.png"),)]
+    assert problems == [
+        (str(tmp_path / "scan.png"), "its output would replace the input itself; choose another -o")
+    ]
+
+
+def test_a_file_that_appears_meanwhile_is_not_replaced(tmp_path):
+    target = tmp_path / "out.png"
+
+    def write_while_another_run_finishes(handle):
+        target.write_bytes(b"the other run's output")
+        handle.write(b"ours")
+
+    with pytest.raises(outputs.OutputExists):
+        outputs.write_atomically(str(target), write_while_another_run_finishes, replace=False)
+    assert target.read_bytes() == b"the other run's output"
+    assert os.listdir(tmp_path) == ["out.png"]
+    outputs.write_atomically(str(target), lambda handle: handle.write(b"ours"), replace=True)
+    assert target.read_bytes() == b"ours"
