@@ -163,12 +163,31 @@ class TerminateOnNonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class CorruptBackup(ValueError):
+    """A run's backup cannot be read; the message names the file and how to start over."""
+
+
+def corrupt_backup(path, backup_dir, error) -> CorruptBackup:
+    return CorruptBackup(
+        f"{path}: the run's backup cannot be read ({error}). To start the run over, delete "
+        f"{backup_dir} (training restarts from its first epoch), or train into a new "
+        "--run-dir."
+    )
+
+
 class FiniteBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """``keras.callbacks.BackupAndRestore`` that never backs up a diverged state.
+    """``keras.callbacks.BackupAndRestore`` that never backs up a diverged state, and
+    says which file is broken when a backup cannot be restored.
 
     Keras still ends the epoch after a stop, and the stock callback would then save the
     NaN weights as the state to resume from; this one keeps the last good backup.
     """
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except (OSError, ValueError, KeyError) as error:
+            raise corrupt_backup(self._weights_path, self.backup_dir, error) from error
 
     def on_epoch_end(self, epoch, logs=None):
         if _non_finite_losses(logs):

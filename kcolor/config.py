@@ -187,8 +187,10 @@ _NUMBERS = {name: int for name in _INTEGERS.split()} | {name: float for name in 
 
 def _as_number(name: str, value, kind):
     # YAML 1.1 reads "3e-4" (no dot) as a string, so numbers are converted here.
-    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-        return value if value is None else kind(value)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number. Received: {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -40,9 +40,9 @@ import tensorflow as tf
 from PIL import Image
 
 from kcolor import __version__, color, decoding, inference
+from kcolor.limits import DEFAULT_MAX_PIXELS
 from kcolor.models import DiverseColorGAN
 from kcolor.models.gan import draw_noise_per_image
-from kcolor.limits import DEFAULT_MAX_PIXELS
 from kcolor.serving import ERROR_OUTPUT, IMAGE_BYTES, PNG_OUTPUT, SEED
 
 WARMUP_FILE = "tf_serving_warmup_requests"

@@ -18,6 +18,7 @@ import functools
 import io
 import os
 import random
+import zipfile
 
 import keras
 import numpy as np
@@ -325,7 +326,16 @@ def _load_bundled(name: str) -> keras.Model:
 
 @functools.lru_cache(maxsize=4)
 def _load_file(path: str, modified_ns: int, size: int) -> keras.Model:
-    return keras.saving.load_model(path)
+    if path.endswith(".keras") and not zipfile.is_zipfile(path):
+        # Keras would call it "File not found".
+        raise ValueError(f"{path}: not a Keras model file (a .keras file is a zip archive)")
+    try:
+        return keras.saving.load_model(path)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"{path}: not a kcolor model file Keras can load ({type(error).__name__}: "
+            f"{str(error)[:200]})"
+        ) from error
 
 
 def colorize(

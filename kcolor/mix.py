@@ -189,7 +189,9 @@ def build_mix(
     record["mean_tint"] = mean_tint(record["sources"])
     text = json.dumps(record, indent=2) + "\n"
     for path, content in ((record_path, text), (output_dir / "data.yaml", _data_config(record))):
-        outputs.write_atomically(str(path), lambda handle, content=content: handle.write(content.encode()))
+        outputs.write_atomically(
+            str(path), lambda handle, content=content: handle.write(content.encode())
+        )
     return record
 
 

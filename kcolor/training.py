@@ -21,6 +21,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import tensorflow as tf
@@ -229,7 +230,21 @@ def _backed_up_epoch(backup_dir: Path) -> int:
     metadata = backup_dir / "training_metadata.json"
     if not metadata.is_file():
         return 0
-    return int(json.loads(metadata.read_text())["epoch"])
+    try:
+        return int(json.loads(metadata.read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise kcolor_callbacks.corrupt_backup(metadata, backup_dir, error) from error
+
+
+def _check_backup_weights(backup_dir: Path) -> None:
+    """Raise a clear error now if the backed-up weights are not readable (checked before
+    training starts, so no log file is left open by a failed start)."""
+    weights = backup_dir / "latest.weights.h5"
+    try:
+        with h5py.File(weights, "r"):
+            pass
+    except OSError as error:
+        raise kcolor_callbacks.corrupt_backup(weights, backup_dir, error) from error
 
 
 def _saved_after_backup(model_path: Path, backup_dir: Path) -> bool:
@@ -320,7 +335,7 @@ def _callbacks(config, run_dir: Path, worker: Worker, preview, scratch: Path):
             save_weights_only=True,
             save_freq=config.checkpoint_every * config.steps_per_epoch,
         ),
-        # One folder per worker: a shared one races (see docs/training.md).
+        # One folder per worker: a shared one races (README, Scaling out).
         kcolor_callbacks.FiniteBackupAndRestore(
             str(run_dir / "backup" / f"worker_{worker.index}"), delete_checkpoint=False
         ),
@@ -357,6 +372,8 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
     worker = worker_of(strategy)
     backup_dir = run_dir / "backup" / f"worker_{worker.index}"
     resumed_epoch = _backed_up_epoch(backup_dir)
+    if resumed_epoch:
+        _check_backup_weights(backup_dir)
     model_path = run_dir / "model.keras"
     _prepare_run_dir(run_dir, config, worker, trained=resumed_epoch > 0 or model_path.is_file())
     if resumed_epoch >= config.epochs and _saved_after_backup(model_path, backup_dir):
@@ -399,11 +416,16 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
                 c for c in chosen if isinstance(c, kcolor_callbacks.TerminateOnNonFiniteLoss)
             )
             if guard.diverged:
+                kept = (
+                    f"The last good state is kept in {backup_dir}"
+                    if _backed_up_epoch(backup_dir)
+                    else "No epoch finished before it, so there is no state to keep"
+                )
                 raise TrainingDiverged(
                     f"{', '.join(guard.diverged)} became NaN or infinite in epoch "
                     f"{len(history.history.get(guard.diverged[0], [])) + resumed_epoch}; "
-                    f"no final model was saved. The last good state is kept in {backup_dir}: "
-                    "lower the learning rate and train into a new run directory."
+                    f"no final model was saved. {kept}: lower the learning rate and train "
+                    "into a new run directory."
                 )
             # Every worker must take part in saving; only the chief's copy is kept.
             out_dir = run_dir if worker.is_chief else Path(scratch)

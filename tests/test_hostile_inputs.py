@@ -5,7 +5,6 @@ import subprocess
 import sys
 import zlib
 
-import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import colour_photo, encode
@@ -30,7 +29,9 @@ def png_declaring(width: int, height: int) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     rows = zlib.compress(b"\x00" + b"\x00" * 3 * min(width, 4096), 9)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("shape", [(3, 500), (500, 3), (1, 2000), (300, 301)])
@@ -48,7 +49,14 @@ def test_a_strip_photo_is_colorized_at_its_own_size(tiny_model_files):
 
 @pytest.mark.parametrize(
     "fmt, options",
-    [("PNG", {}), ("JPEG", {}), ("GIF", {}), ("BMP", {}), ("WEBP", {}), ("WEBP", {"lossless": True})],
+    [
+        ("PNG", {}),
+        ("JPEG", {}),
+        ("GIF", {}),
+        ("BMP", {}),
+        ("WEBP", {}),
+        ("WEBP", {"lossless": True}),
+    ],
 )
 def test_declared_shape_is_read_from_the_header_eagerly_and_in_graphs(fmt, options):
     encoded = encode(colour_photo(21, 34, 0), fmt, **options)

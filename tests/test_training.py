@@ -532,3 +532,31 @@ def test_weighted_data_items_and_config_files_beside_their_data(tmp_path, photo_
         tiny_config("hypercolumn", photo_folders, data=config.data, epochs=1), tmp_path / "run"
     )
     assert len(result.history["loss"]) == 1
+
+
+def test_broken_backups_and_settings_get_errors_that_name_the_file(tmp_path, photo_folders):
+    with pytest.raises(ValueError, match="epochs must be a whole number"):
+        run_config.with_overrides(
+            tiny_config("hypercolumn", photo_folders), ["epochs=1.5"]
+        ).resolved()
+    run_dir = tmp_path / "run"
+    training.train(tiny_config("hypercolumn", photo_folders, epochs=1), run_dir, verbose=0)
+    backup = run_dir / "backup" / "worker_0"
+    metadata = backup / "training_metadata.json"
+    metadata.write_text("{not json")
+    config = tiny_config("hypercolumn", photo_folders, epochs=2)
+    with pytest.raises(ValueError, match=f"{metadata}: the run's backup cannot be read.*delete"):
+        training.train(config, run_dir, verbose=0)
+    metadata.write_text('{"epoch": 1}')
+    (backup / "latest.weights.h5").write_bytes(b"not HDF5")
+    with pytest.raises(ValueError, match="latest.weights.h5: the run's backup cannot be read"):
+        training.train(config, run_dir, verbose=0)
+
+
+def test_a_file_that_is_not_a_model_is_named(tmp_path):
+    from kcolor import inference
+
+    fake = tmp_path / "model.keras"
+    fake.write_text("junk")
+    with pytest.raises(ValueError, match="model.keras: not a Keras model file"):
+        inference.load_model(fake)
