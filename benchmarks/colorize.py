@@ -1,5 +1,5 @@
 """``kcolor colorize`` speed and memory: the whole file-to-file path against the model
-alone on the same images, and the peak memory of a 24-megapixel photo.
+alone on the same images, and the peak memory of a 100-megapixel photo.
 
 The model is the full-size HypercolumnColorizer (HED trunk, untrained head: speed and
 memory do not depend on what the head has learned), at the default processing size 256.
@@ -17,19 +17,17 @@ BSDS_VAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bsd
 _PEAK_RSS_SCRIPT = textwrap.dedent(
     """
     import resource, sys
-    import numpy as np
-    from kcolor import inference, outputs
+    from kcolor import batch, inference, outputs
     from kcolor.models import HypercolumnColorizer
 
-    height, width, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    colorizer = inference.Colorizer(HypercolumnColorizer(trunk_weights=None), size)
-    warm = np.zeros((64, 64, 3), np.uint8)
-    inference.colorize_rgb(warm, colorizer)  # tracing, allocator warm-up
+    photo, small, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    colorizer = inference.Colorizer(HypercolumnColorizer(trunk_weights=None), 256)
+    warm, _ = outputs.plan_jobs([small], out)
+    batch.colorize_files(warm, colorizer, progress=False)  # tracing, allocator warm-up
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rows = np.linspace(0, 255, height, dtype=np.float32)[:, None, None]
-    photo = np.broadcast_to(rows, (height, width, 3)).astype(np.uint8)
-    result = inference.colorize_rgb(photo, colorizer)[0]
-    outputs.save_image(result, sys.argv[4], "png")
+    jobs, _ = outputs.plan_jobs([photo], out)
+    report = batch.colorize_files(jobs, colorizer, progress=False)
+    assert len(report.written) == 1, report.failed
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(before, after)
     """
@@ -92,30 +90,43 @@ def bench_colorize(args) -> list[dict]:
 
 
 def bench_peak_memory(args) -> list[dict]:
-    """Peak RSS colorizing a 6000x4000 photo, against the process before the photo."""
-    height, width = (600, 400) if args.quick else (4000, 6000)
+    """Peak RSS of ``kcolor colorize``'s path (a JPEG file in, a PNG file out) on a
+    100-megapixel photo, against the process after a small photo."""
+    import numpy as np
+    from PIL import Image
+
+    height, width = (1000, 1000) if args.quick else (10000, 10000)
     with tempfile.TemporaryDirectory() as scratch:
-        out = str(Path(scratch) / "big.png")
+        photo, small = Path(scratch) / "big.jpg", Path(scratch) / "small.jpg"
+        rows = np.linspace(0, 255, height, dtype=np.float32)[:, None, None]
+        columns = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+        pixels = np.empty((height, width, 3), np.uint8)
+        for channel, weight in enumerate((0.9, 0.5, 0.2)):
+            pixels[..., channel] = (rows * weight + columns * (1 - weight))[..., 0]
+        Image.fromarray(pixels).save(photo, quality=90)
+        Image.fromarray(pixels[:300, :400]).save(small, quality=90)
+        del pixels
         result = subprocess.run(
-            [sys.executable, "-c", _PEAK_RSS_SCRIPT, str(height), str(width), "256", out],
+            [sys.executable, "-c", _PEAK_RSS_SCRIPT, str(photo), str(small), scratch + "/out"],
             capture_output=True,
             text=True,
             check=True,
         )
     before_kb, after_kb = map(int, result.stdout.split()[-2:])
-    megapixels = height * width / 1e6
-    plane_mb = height * width * 4 / 1e6
+    pixels_count = height * width
     growth_mb = (after_kb - before_kb) / 1024
     return [
         {
             "name": "colorize-memory",
-            "work": f"colorize one {width}x{height} ({megapixels:.0f} MP) photo; one float32 "
-            f"plane at that size is {plane_mb:.0f} MB",
-            "kcolor": f"peak RSS {after_kb / 1024:.0f} MB (+{growth_mb:.0f} MB for the photo)",
+            "work": f"kcolor colorize's path on one {width}x{height} "
+            f"({pixels_count / 1e6:.0f} MP) JPEG, written as PNG, in a fresh process",
+            "kcolor": f"peak RSS {after_kb / 1024:.0f} MB "
+            f"({after_kb * 1024 / pixels_count:.1f} bytes per pixel)",
             "baseline": f"{before_kb / 1024:.0f} MB after loading the model and a small photo",
-            "ratio": growth_mb / plane_mb,
+            "ratio": growth_mb * 2**20 / pixels_count,
             "peak_rss_mb": after_kb / 1024,
             "before_rss_mb": before_kb / 1024,
-            "growth_in_float_planes": growth_mb / plane_mb,
+            "bytes_per_pixel_peak": after_kb * 1024 / pixels_count,
+            "bytes_per_pixel_growth": growth_mb * 2**20 / pixels_count,
         }
     ]

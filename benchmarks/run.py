@@ -7,7 +7,7 @@ Names: color, pipeline, gan-train, gan-generator, hc-train, hc-head, hc-inferenc
 colorize, colorize-memory, train, export (default: all). Prints a table and optionally writes JSON.
 The ratio column is kcolor's speed over the baseline's: a speed-up, or for rows measured
 against the convolution peak (gan-train, gan-generator, hc-inference) the fraction of
-that peak reached; for colorize-memory, the photo's memory in float32 planes of its size.
+that peak reached; for colorize-memory, the photo's added memory in bytes per pixel.
 """
 
 import argparse

@@ -121,13 +121,34 @@ def decode_photo(
     height, width = (int(side) for side in decoding.declared_shape(encoded))
     check_pixels(name, width, height, max_pixels)
     try:
-        rgb = decoding.decode_image_bytes(encoded).numpy()
+        rgb = _decode_uint8(encoded)
     except tf.errors.InvalidArgumentError:
         reason = decoding.explain_undecodable(encoded).numpy().decode()
         raise ImageReadError(f"{name}: {reason}") from None
     except tf.errors.ResourceExhaustedError:
         raise ImageTooLarge(f"{name}: too large to decode in the memory available") from None
-    return _apply_orientation(to_uint8(rgb).numpy(), exif_orientation(encoded))
+    return _apply_orientation(rgb, exif_orientation(encoded))
+
+
+def _decode_uint8(encoded: bytes) -> np.ndarray:
+    """uint8 RGB (H, W, 3) of an encoded image: the levels ``to_uint8`` gives for
+    :func:`kcolor.decoding.decode_image_bytes`' floats, without ever holding a float copy
+    of the whole photo (four times its 8-bit size)."""
+    if encoded[:8] == b"\x89PNG\r\n\x1a\n" and encoded[24:25] == b"\x10":
+        # 16-bit PNG: rounded to 8 bits a strip at a time, as the float path rounds.
+        wide = tf.io.decode_png(encoded, channels=0, dtype=tf.uint16).numpy()
+        image = np.empty(wide.shape, np.uint8)
+        for top in range(0, wide.shape[0], _STRIP_ROWS):
+            strip = wide[top : top + _STRIP_ROWS].astype(np.float32) / np.float32(65535.0)
+            image[top : top + _STRIP_ROWS] = np.round(np.clip(strip, 0.0, 1.0) * np.float32(255.0))
+    else:
+        image = tf.io.decode_image(
+            encoded, channels=0, dtype=tf.uint8, expand_animations=False
+        ).numpy()
+    # One or two channels (gray, gray+alpha): the gray plane; three or four: RGB.
+    if image.shape[-1] < 3:
+        return np.repeat(image[..., :1], 3, axis=-1)
+    return np.ascontiguousarray(image[..., :3])
 
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:
@@ -272,12 +293,50 @@ def compose(rgb: np.ndarray, ab_norm) -> np.ndarray:
         uint8 (H, W, 3) RGB, the same size as ``rgb``.
     """
     height, width = rgb.shape[:2]
-    ab_full = tf.image.resize(tf.convert_to_tensor(ab_norm)[None], (height, width))[0]
+    ab_norm = np.asarray(ab_norm, np.float32)
     output = np.empty((height, width, 3), np.uint8)
     for top in range(0, height, _STRIP_ROWS):
-        rows = slice(top, min(top + _STRIP_ROWS, height))
-        output[rows] = to_uint8(colour_pixels(rgb[rows], ab_full[rows])).numpy()
+        bottom = min(top + _STRIP_ROWS, height)
+        ab_rows = upsample_rows(ab_norm, height, width, top, bottom)
+        output[top:bottom] = to_uint8(colour_pixels(rgb[top:bottom], ab_rows)).numpy()
     return output
+
+
+def _bilinear_axis(size_out: int, size_in: int, start: int, stop: int):
+    """Source indices and weights of outputs ``start..stop`` along one axis, computed in
+    float32 exactly as TensorFlow's bilinear resize (half-pixel centres) does."""
+    scale = np.float32(size_in) / np.float32(size_out)
+    half = np.float32(0.5)
+    position = (np.arange(start, stop, dtype=np.float32) + half) * scale - half
+    low = np.floor(position)
+    fraction = (position - low).astype(np.float32)
+    low = low.astype(np.int64)
+    return np.clip(low, 0, size_in - 1), np.clip(low + 1, 0, size_in - 1), fraction
+
+
+def upsample_rows(ab_norm: np.ndarray, height: int, width: int, top: int, bottom: int):
+    """Rows ``top..bottom`` of ``tf.image.resize(ab_norm, (height, width))`` (bilinear),
+    equal to it bit for bit, without making the whole (height, width) result.
+
+    ``tf.image.resize`` can only produce the whole image, which for a 100-megapixel photo
+    is 800 MB of float ab; :func:`compose` needs it one strip of rows at a time.
+
+    Args:
+        ab_norm: float32 (h, w, C).
+
+    Returns:
+        float32 (bottom - top, width, C).
+    """
+    row_low, row_high, row_fraction = _bilinear_axis(height, ab_norm.shape[0], top, bottom)
+    col_low, col_high, col_fraction = _bilinear_axis(width, ab_norm.shape[1], 0, width)
+    col_fraction = col_fraction[None, :, None]
+
+    def along_columns(rows):
+        left, right = rows[:, col_low], rows[:, col_high]
+        return left + (right - left) * col_fraction
+
+    upper, lower = along_columns(ab_norm[row_low]), along_columns(ab_norm[row_high])
+    return upper + (lower - upper) * row_fraction[:, None, None]
 
 
 def colorize_rgb(

@@ -139,3 +139,16 @@ def test_colorize_in_a_loop_keeps_memory_flat(tmp_path):
     after_ten, after_hundred = map(float, result.stdout.split())
     # Reloading the bundled model on each call grew memory by about 45 MB a call.
     assert after_hundred - after_ten < 60, (after_ten, after_hundred)
+
+
+@pytest.mark.parametrize(
+    "small, full", [((64, 96), (1000, 1500)), ((17, 33), (321, 481)), ((256, 1024), (3, 500))]
+)
+def test_strips_of_the_upsampled_colour_equal_the_whole_resize(small, full):
+    ab_norm = np.random.default_rng(0).standard_normal((*small, 2)).astype(np.float32)
+    whole = tf.image.resize(ab_norm[None], full).numpy()[0]
+    strips = [
+        inference.upsample_rows(ab_norm, *full, top, min(top + 97, full[0]))
+        for top in range(0, full[0], 97)
+    ]
+    np.testing.assert_array_equal(np.concatenate(strips), whole)
