@@ -79,10 +79,14 @@ def test_a_bad_or_oversized_photo_fails_alone_in_a_request(exported):
     model, folder = exported["gan"]
     photo = colour_photo(30, 40, 5)
     serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    strip = colour_photo(3, 500, 6)
     images = [_png(photo), b"not an image", png_declaring(23000, 23000), _png(photo)[:200]]
-    result = serve(image_bytes=tf.constant(images), seed=tf.constant([1, 1, 1, 1], tf.int64))
+    images.append(_png(strip))
+    result = serve(image_bytes=tf.constant(images), seed=tf.constant([1] * 5, tf.int64))
     pngs, errors = result["colorized_png_bytes"].numpy(), result["error"].numpy()
     assert errors[0] == b"" and _decode(pngs[0]).shape == (30, 40, 3)
+    # A 3x500 strip is processed at a bounded size and returned at its own.
+    assert errors[4] == b"" and _decode(pngs[4]).shape == (3, 500, 3)
     assert pngs[1] == pngs[2] == pngs[3] == b""
     assert errors[1] == b"not a JPEG, PNG, GIF, BMP or WebP image"
     assert errors[2] == b"23000x23000 pixels is over the limit of 120000000 pixels"
