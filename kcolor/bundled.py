@@ -180,3 +180,14 @@ def write(model: keras.Model, name: str, folder, metadata: dict, default: bool =
     partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(partial_manifest, manifest_path)
     return entry
+
+
+def set_mean_tint(folder, ab, about: str) -> None:
+    """Record the training photos' average colour ``ab`` (Lab a, b) in the manifest of
+    ``folder``: the constant tint ``kcolor evaluate`` reports as a baseline."""
+    manifest_path = Path(folder) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["mean_tint"] = {"ab": [float(value) for value in ab], "about": about}
+    partial = Path(folder) / f"partial-{MANIFEST}"
+    partial.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(partial, manifest_path)

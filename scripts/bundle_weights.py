@@ -1,13 +1,15 @@
 """Put a finished training run's model into ``kcolor/weights/`` with its manifest entry.
 
 Example:
-    kcolor evaluate ../shared/data/bsds500/val --model runs/hc/model.keras --json hc.json
-    python scripts/bundle_weights.py runs/hc --name hypercolumn --report hc.json --default
+    kcolor evaluate BSDS500/val --model runs/hc/model.keras --json hc.json
+    python scripts/bundle_weights.py runs/hc --name hypercolumn --report hc.json \
+        --mix mix/mix.json --default
 
 For a GAN run only the generator is stored (all colorizing needs). ``--set NAME=VALUE``
 changes an inference setting of the hypercolumn model before it is stored (``boost``,
-``fading``, ``decoding``); the evaluation report should be of the model with those
-settings.
+``fading``, ``decoding``, ``temperature``); the evaluation report should be of the model
+with those settings. The manifest names the training data by the mix's source names,
+never by where it lay on the training machine.
 """
 
 import argparse
@@ -19,8 +21,30 @@ from pathlib import Path
 import yaml
 
 
-def _training_record(run_dir: Path) -> dict:
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+def _public(config: dict, mix: dict | None) -> dict:
+    """The run's settings with machine paths replaced by what users can look up: the
+    mix's source names (and where each came from) or the folders' own names."""
+    titles = (mix or {}).get("sources", {})
+
+    def name_of(item):
+        if isinstance(item, dict) and item.get("name"):
+            source = titles.get(item["name"], {})
+            described = {"name": item["name"], "weight": item.get("weight", 1.0)}
+            return described | {k: source[k] for k in ("title", "origin") if source.get(k)}
+        path = item["path"] if isinstance(item, dict) else item
+        paths = path if isinstance(path, list) else [path]
+        return ", ".join(Path(str(p)).name for p in paths)
+
+    public = dict(config)
+    public["data"] = [name_of(item) for item in config["data"]]
+    public["val"] = [name_of(item) for item in config.get("val") or []]
+    if public.get("init_from") and Path(str(public["init_from"])).exists():
+        public["init_from"] = Path(str(public["init_from"])).name
+    return public
+
+
+def _training_record(run_dir: Path, mix: dict | None = None) -> dict:
+    config = _public(yaml.safe_load((run_dir / "config.yaml").read_text()), mix)
     with open(run_dir / "history.csv", newline="") as handle:
         history = list(csv.DictReader(handle))
     epochs = len(history)
@@ -39,12 +63,41 @@ def _training_record(run_dir: Path) -> dict:
     }
 
 
+_REPORTED = (
+    "images",
+    "model",
+    "no_colour",
+    "mean_tint",
+    "tint_ab",
+    "better_than_no_colour",
+    "better_than_mean_tint",
+    "photo_colourfulness",
+)
+
+
+def _mix_summary(mix: dict) -> str:
+    names = ", ".join(
+        f"{entry.get('title') or name} (weight {entry['weight']:g})"
+        for name, entry in mix["sources"].items()
+    )
+    return (
+        "the average colour (Lab a, b) of the training mix's photos, each source weighted "
+        f"by its mixing weight; kcolor evaluate's mean-tint baseline. Sources: {names}"
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a kcolor train run directory")
     parser.add_argument("--name", required=True, choices=("hypercolumn", "gan"))
     parser.add_argument("--report", type=Path, help="kcolor evaluate --json report")
     parser.add_argument("--default", action="store_true", help="the model used by default")
+    parser.add_argument(
+        "--mix",
+        type=Path,
+        help="the training mix's mix.json: its sources and average colour (the mean-tint "
+        "baseline of kcolor evaluate) go into the manifest",
+    )
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="K=V")
     parser.add_argument(
         "--compare",
@@ -66,17 +119,18 @@ def main(argv=None) -> int:
     model = kcolor.load_model(str(args.run_dir / "model.keras"))
     for setting in args.settings:
         key, _, value = setting.partition("=")
-        if key not in ("boost", "fading", "decoding"):
-            raise SystemExit(f"--set takes boost, fading or decoding; got {key!r}")
+        if key not in ("boost", "fading", "decoding", "temperature"):
+            raise SystemExit(f"--set takes boost, fading, decoding or temperature; got {key!r}")
         setattr(model, key, yaml.safe_load(value))
     stored = model.generator if args.name == "gan" else model
-    metadata = {"training": _training_record(args.run_dir)}
+    mix = json.loads(args.mix.read_text()) if args.mix else None
+    metadata = {"training": _training_record(args.run_dir, mix)}
     if args.report:
         report = json.loads(args.report.read_text())
-        metadata["metrics"] = {
-            key: report[key] for key in ("images", "model", "no_colour", "photo_colourfulness")
-        }
+        metadata["metrics"] = {key: report[key] for key in _REPORTED if key in report}
     entry = bundled.write(stored, args.name, args.folder, metadata, default=args.default)
+    if mix:
+        bundled.set_mean_tint(args.folder, mix["mean_tint"], _mix_summary(mix))
     print(f"{args.folder / entry['file']}: {entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256']}")
     if args.compare:
         _compare(stored, bundled.load(args.name, args.folder), args.compare)

@@ -125,6 +125,15 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
         )
     )
     folder = tmp_path / "weights"
+    mix = tmp_path / "mix.json"
+    mix.write_text(
+        json.dumps(
+            {
+                "mean_tint": [1.5, 7.0],
+                "sources": {"scenes": {"title": "Some scenes", "weight": 0.7}},
+            }
+        )
+    )
     result = subprocess.run(
         [
             sys.executable,
@@ -138,6 +147,8 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
             str(folder),
             "--compare",
             str(photos),
+            "--mix",
+            str(mix),
         ],
         capture_output=True,
         text=True,
@@ -145,7 +156,13 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "float16 storage on 6 photo(s)" in result.stdout
-    entry = bundled.read_manifest(folder)["models"]["gan"]
+    manifest = bundled.read_manifest(folder)
+    assert manifest["mean_tint"]["ab"] == [1.5, 7.0]
+    assert "Some scenes (weight 0.7)" in manifest["mean_tint"]["about"]
+    entry = manifest["models"]["gan"]
+    # Sources by name, never by where they lay on the machine that trained the model.
+    assert str(tmp_path) not in json.dumps(manifest)
+    assert entry["training"]["config"]["data"] == ["photos"]
     assert entry["training"]["steps"] == 4 and entry["training"]["images_seen"] == 8
     assert entry["training"]["wall_seconds"] is not None
     assert len(entry["training"]["history"]) == 2
