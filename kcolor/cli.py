@@ -61,6 +61,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(evaluate)
     evaluate.add_argument("--json", help="write the full report to this JSON file")
     evaluate.add_argument("--sheet", help="write a gray | result | original contact sheet PNG")
+    evaluate.add_argument("--sheet-rows", type=int, default=8, help="photos on the sheet (8)")
     evaluate.add_argument("--seed", type=int, default=0, help="GAN noise seed")
     evaluate.add_argument(
         "--samples",
@@ -301,6 +302,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         samples=args.samples,
         tint=args.tint,
         max_pixels=_max_pixels(args),
+        sheet_rows=args.sheet_rows,
     )
     print(evaluation.format_report(report))
     if args.json:

@@ -16,7 +16,6 @@ from tqdm import tqdm
 
 from kcolor import bundled, color, inference, metrics, outputs, sources, tfrecords
 
-_SHEET_ROWS = 8
 _SHEET_HEIGHT = 160
 
 
@@ -73,15 +72,16 @@ def evaluate_files(
     samples=1,
     tint=None,
     max_pixels=inference.DEFAULT_MAX_PIXELS,
+    sheet_rows: int = 8,
 ):
-    """Score the model on colour photos; returns ``(report, sheet_rows)``.
+    """Score the model on colour photos; returns ``(report, rows)``.
 
     ``paths`` are image paths or ``(name, encoded bytes)`` pairs (see :func:`photos_of`).
     ``report`` holds per-image scores and their means for the model, the no-colour
     baseline and the mean-tint baseline (``tint``, ``(a, b)`` in Lab units; default
     :func:`default_tint`), the share of photos the model scores better than each baseline
-    in PSNR, the photos' own colourfulness, and the files that failed;
-    ``sheet_rows`` holds (gray, result(s), original) uint8 images of the first few photos.
+    in PSNR, the photos' own colourfulness, and the files that failed; ``rows`` holds
+    (gray, result(s), original) uint8 images of the first ``sheet_rows`` photos.
     With ``samples`` > 1 (GAN models) the scores are those of the first colouring and
     ``diversity`` (:func:`kcolor.metrics.sample_diversity` of all of them, Lab units) is
     added per image and as a mean.
@@ -110,7 +110,7 @@ def evaluate_files(
         if samples > 1:
             scores["model"]["diversity"] = float(metrics.sample_diversity(ab_norm)[0])
         images.append(scores)
-        if len(rows) < _SHEET_ROWS:
+        if len(rows) < sheet_rows:
             rows.append((gray, *results, original))
 
     def mean(kind, key):
