@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -461,16 +462,24 @@ def test_one_update_is_the_same_on_one_and_two_replicas():
 # --- fine-tuning and mixed data --------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def finished_run(photo_folders, tmp_path_factory):
+    """A finished tiny hypercolumn run (2 epochs): a model to fine-tune from."""
+    return training.train(
+        tiny_config("hypercolumn", photo_folders), tmp_path_factory.mktemp("run"), verbose=0
+    )
+
+
 def _weights_equal(first, second) -> bool:
     return all(
         np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights(), strict=True)
     )
 
 
-def test_init_from_loads_the_weights_with_a_fresh_optimizer(tmp_path, photo_folders):
-    source = training.train(tiny_config("hypercolumn", photo_folders), tmp_path / "a", verbose=0)
+def test_init_from_loads_the_weights_with_a_fresh_optimizer(finished_run, photo_folders):
+    source = finished_run
     trained = keras.saving.load_model(source.model_path)
-    weights_file = tmp_path / "a" / "model.weights.h5"
+    weights_file = source.model_path.parent / "model.weights.h5"
     for init_from in (str(source.model_path), str(weights_file)):
         config = tiny_config("hypercolumn", photo_folders, init_from=init_from, seed=5).resolved()
         model = training.build_model(config)
@@ -485,9 +494,8 @@ def test_init_from_loads_the_weights_with_a_fresh_optimizer(tmp_path, photo_fold
         training.build_model(config.resolved())
 
 
-def test_a_finished_fine_tune_resumes_with_more_epochs(tmp_path, photo_folders):
-    source = training.train(tiny_config("hypercolumn", photo_folders), tmp_path / "a", verbose=0)
-    settings = {"init_from": str(source.model_path), "epochs": 1, "ema_momentum": 0.9}
+def test_a_finished_fine_tune_resumes_with_more_epochs(tmp_path, photo_folders, finished_run):
+    settings = {"init_from": str(finished_run.model_path), "epochs": 1, "ema_momentum": 0.9}
     first = training.train(tiny_config("hypercolumn", photo_folders, **settings), tmp_path / "b")
     assert first.initial_epoch == 0 and len(first.history["loss"]) == 1
     settings["epochs"] = 2
@@ -534,20 +542,22 @@ def test_weighted_data_items_and_config_files_beside_their_data(tmp_path, photo_
     assert len(result.history["loss"]) == 1
 
 
-def test_broken_backups_and_settings_get_errors_that_name_the_file(tmp_path, photo_folders):
+def test_broken_backups_and_settings_get_errors_that_name_the_file(
+    tmp_path, photo_folders, finished_run
+):
     with pytest.raises(ValueError, match="epochs must be a whole number"):
         run_config.with_overrides(
             tiny_config("hypercolumn", photo_folders), ["epochs=1.5"]
         ).resolved()
     run_dir = tmp_path / "run"
-    training.train(tiny_config("hypercolumn", photo_folders, epochs=1), run_dir, verbose=0)
+    shutil.copytree(finished_run.model_path.parent, run_dir)
     backup = run_dir / "backup" / "worker_0"
     metadata = backup / "training_metadata.json"
     metadata.write_text("{not json")
-    config = tiny_config("hypercolumn", photo_folders, epochs=2)
+    config = tiny_config("hypercolumn", photo_folders, epochs=3)
     with pytest.raises(ValueError, match=f"{metadata}: the run's backup cannot be read.*delete"):
         training.train(config, run_dir, verbose=0)
-    metadata.write_text('{"epoch": 1}')
+    metadata.write_text('{"epoch": 2}')
     (backup / "latest.weights.h5").write_bytes(b"not HDF5")
     with pytest.raises(ValueError, match="latest.weights.h5: the run's backup cannot be read"):
         training.train(config, run_dir, verbose=0)
