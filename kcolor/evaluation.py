@@ -14,7 +14,7 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
-from kcolor import bundled, color, inference, metrics, outputs, sources, tfrecords
+from kcolor import bundled, color, data, inference, metrics, outputs, sources, tfrecords
 
 _SHEET_HEIGHT = 160
 
@@ -64,6 +64,18 @@ def _read(photo, max_pixels) -> np.ndarray:
     return inference.read_image(photo, max_pixels)
 
 
+def _is_grayscale(rgb: np.ndarray) -> bool:
+    """Whether a photo has no colour to compare with (mean Lab chroma below the training
+    pipeline's ``min_chroma``): its no-colour PSNR would be infinite. Measured on a copy at
+    most 256 pixels on its longer side."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, 256 / max(height, width))
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    small = data.resize_image(tf.convert_to_tensor(rgb), size) / 255.0
+    ab = color.rgb_to_lab(tf.clip_by_value(small, 0.0, 1.0))[..., 1:]
+    return float(data.mean_chroma(ab)) < 0.5
+
+
 def evaluate_files(
     paths,
     colorizer: inference.Colorizer,
@@ -80,7 +92,8 @@ def evaluate_files(
     ``report`` holds per-image scores and their means for the model, the no-colour
     baseline and the mean-tint baseline (``tint``, ``(a, b)`` in Lab units; default
     :func:`default_tint`), the share of photos the model scores better than each baseline
-    in PSNR, the photos' own colourfulness, and the files that failed; ``rows`` holds
+    in PSNR, the photos' own colourfulness, the files that failed, and the grayscale
+    photos left out (nothing to compare their colour with); ``rows`` holds
     (gray, result(s), original) uint8 images of the first ``sheet_rows`` photos.
     With ``samples`` > 1 (GAN models) the scores are those of the first colouring and
     ``diversity`` (:func:`kcolor.metrics.sample_diversity` of all of them, Lab units) is
@@ -88,7 +101,7 @@ def evaluate_files(
     """
     tint = default_tint() if tint is None else tuple(tint)
     tint_ab_norm = (np.array(tint, np.float32) / color.AB_SCALE).reshape(1, 1, 2)
-    images, failed, rows = [], [], []
+    images, failed, rows, grayscale = [], [], [], []
     for path in tqdm(paths, unit="img", disable=not progress or len(paths) < 2):
         name = path[0] if isinstance(path, tuple) else path
         try:
@@ -96,6 +109,9 @@ def evaluate_files(
         except inference.ImageReadError as error:
             failed.append({"file": name, "reason": str(error)})
             tqdm.write(f"failed {error}", file=sys.stderr)
+            continue
+        if _is_grayscale(original):
+            grayscale.append(name)
             continue
         ab_norm = colorizer.predict_ab(colorizer.model_input(original), samples, seed)
         results = [inference.compose(original, ab) for ab in ab_norm[0]]
@@ -134,6 +150,7 @@ def evaluate_files(
         ),
         "per_image": images,
         "failed": failed,
+        "grayscale": grayscale,
     }
     return report, rows
 
@@ -169,8 +186,11 @@ def contact_sheet(rows, path: str, height: int = _SHEET_HEIGHT) -> None:
 def format_report(report) -> str:
     """A small table: the model and both baselines side by side."""
     a, b = report["tint_ab"]
+    left_out = (
+        f"; {len(report['grayscale'])} grayscale photo(s) left out" if report["grayscale"] else ""
+    )
     lines = [
-        f"{report['images']} photo(s)",
+        f"{report['images']} photo(s){left_out}",
         f"{'metric':<14}{'model':>10}{'no colour':>12}{'mean tint':>12}",
     ]
     for key in _BASELINE_KEYS:

@@ -278,3 +278,19 @@ def test_write_failures_are_per_file_and_inputs_in_the_output_folder_work(
     assert (photos / "c.png").is_file()
     refused = kcolor("colorize", photos / "a.png", "-o", photos, "--force", *arguments)
     assert refused.returncode == 1 and "would replace the input itself" in refused.stderr
+
+
+def test_evaluate_leaves_out_grayscale_photos(tiny_model_files, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "colour.png").write_bytes(encode(colour_photo(24, 32, 1), "PNG"))
+    gray = np.repeat(colour_photo(24, 32, 2)[..., :1], 3, axis=-1)
+    (photos / "gray.png").write_bytes(encode(gray, "PNG"))
+    report_path = tmp_path / "report.json"
+    arguments = ["--model", tiny_model_files["gan"], "--size", "16", "--quiet"]
+    result = kcolor("evaluate", photos, *arguments, "--json", report_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 grayscale photo(s) left out" in result.stdout
+    report = json.loads(report_path.read_text())
+    assert report["images"] == 1 and report["grayscale"] == [str(photos / "gray.png")]
+    assert np.isfinite(report["no_colour"]["psnr"])
