@@ -33,7 +33,8 @@ def _public(config: dict, mix: dict | None) -> dict:
             return described | {k: source[k] for k in ("title", "origin") if source.get(k)}
         path = item["path"] if isinstance(item, dict) else item
         paths = path if isinstance(path, list) else [path]
-        return ", ".join(Path(str(p)).name for p in paths)
+        # The last two parts name a shard pattern by its source ("utkface/val-*.tfrecord").
+        return ", ".join("/".join(Path(str(p)).parts[-2:]) for p in paths)
 
     public = dict(config)
     public["data"] = [name_of(item) for item in config["data"]]

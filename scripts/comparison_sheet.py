@@ -1,7 +1,7 @@
 """A contact sheet comparing models on a few photos: gray | each model | original.
 
 Example (the picture in docs/results.md):
-    python scripts/comparison_sheet.py ../shared/data/bsds500/val/3096.jpg ... \\
+    python scripts/comparison_sheet.py BSDS500/val/3096.jpg ... \\
         --models hypercolumn gan --samples 1 3 -o docs/images/comparison.jpg
 """
 

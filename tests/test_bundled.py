@@ -162,7 +162,7 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
     entry = manifest["models"]["gan"]
     # Sources by name, never by where they lay on the machine that trained the model.
     assert str(tmp_path) not in json.dumps(manifest)
-    assert entry["training"]["config"]["data"] == ["photos"]
+    assert entry["training"]["config"]["data"] == [f"{tmp_path.name}/photos"]
     assert entry["training"]["steps"] == 4 and entry["training"]["images_seen"] == 8
     assert entry["training"]["wall_seconds"] is not None
     assert len(entry["training"]["history"]) == 2
