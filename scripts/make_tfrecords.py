@@ -1,7 +1,7 @@
 """Shard folders of images into TFRecord files: a thin wrapper over ``kcolor make-tfrecords``.
 
 Example:
-    python scripts/make_tfrecords.py ../shared/data/imagenette/train -o shards/imagenette
+    python scripts/make_tfrecords.py imagenette/train -o shards/imagenette
 """
 
 import sys
