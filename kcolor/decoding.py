@@ -25,9 +25,10 @@ def _is(encoded, signature):
     return tf.equal(tf.strings.substr(encoded, 0, len(signature)), signature)
 
 
-def _to_rgb(image):
+def to_rgb(image):
+    """A decoded image (H, W, 1-4 channels, any dtype) as (H, W, 3): one or two channels
+    (gray, gray+alpha) give the gray plane three times; four drop alpha."""
     channels = tf.shape(image)[-1]
-    # One or two channels (gray, gray+alpha): the gray plane; three or four: RGB.
     rgb = tf.cond(
         channels < 3,
         lambda: tf.tile(image[..., :1], [1, 1, 3]),
@@ -68,7 +69,7 @@ def decode_image_bytes(encoded):
             / 255.0
         ),
     )
-    return _to_rgb(image)
+    return to_rgb(image)
 
 
 def _little_endian(data, start, length):

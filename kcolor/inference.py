@@ -145,10 +145,7 @@ def _decode_uint8(encoded: bytes) -> np.ndarray:
         image = tf.io.decode_image(
             encoded, channels=0, dtype=tf.uint8, expand_animations=False
         ).numpy()
-    # One or two channels (gray, gray+alpha): the gray plane; three or four: RGB.
-    if image.shape[-1] < 3:
-        return np.repeat(image[..., :1], 3, axis=-1)
-    return np.ascontiguousarray(image[..., :3])
+    return np.ascontiguousarray(decoding.to_rgb(tf.convert_to_tensor(image)).numpy())
 
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:
