@@ -9,11 +9,11 @@ for the warning; no maintained library offers this for ``tf.data``.
 
 import tensorflow as tf
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Leading bytes of the formats tf.io.decode_image reads; used only to explain a failure.
 _SIGNATURES = (
     (b"\xff\xd8\xff", "JPEG"),
-    (_PNG_SIGNATURE, "PNG"),
+    (PNG_SIGNATURE, "PNG"),
     (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"),
     (b"BM", "BMP"),
@@ -57,7 +57,7 @@ def decode_image_bytes(encoded):
     # PNG goes through decode_png at 16 bits so 16-bit files keep their precision (8-bit
     # ones scale exactly); decode_image reads WebP only as uint8, so the rest use that.
     image = tf.cond(
-        _is(encoded, _PNG_SIGNATURE),
+        _is(encoded, PNG_SIGNATURE),
         lambda: (
             tf.cast(tf.io.decode_png(encoded, channels=0, dtype=tf.uint16), tf.float32) / 65535.0
         ),
@@ -145,7 +145,7 @@ def declared_shape(encoded):
 
     return tf.case(
         [
-            (_is(encoded, _PNG_SIGNATURE), png),
+            (_is(encoded, PNG_SIGNATURE), png),
             (_is(encoded, b"GIF8"), gif),
             (_is(encoded, b"BM"), bmp),
             (_is(encoded, b"\xff\xd8\xff"), lambda: _jpeg_shape(encoded)),

@@ -134,18 +134,17 @@ def _decode_uint8(encoded: bytes) -> np.ndarray:
     """uint8 RGB (H, W, 3) of an encoded image: the levels ``to_uint8`` gives for
     :func:`kcolor.decoding.decode_image_bytes`' floats, without ever holding a float copy
     of the whole photo (four times its 8-bit size)."""
-    if encoded[:8] == b"\x89PNG\r\n\x1a\n" and encoded[24:25] == b"\x10":
+    if encoded.startswith(decoding.PNG_SIGNATURE) and encoded[24:25] == b"\x10":
         # 16-bit PNG: rounded to 8 bits a strip at a time, as the float path rounds.
         wide = tf.io.decode_png(encoded, channels=0, dtype=tf.uint16).numpy()
-        image = np.empty(wide.shape, np.uint8)
+        narrow = np.empty(wide.shape, np.uint8)
         for top in range(0, wide.shape[0], _STRIP_ROWS):
             strip = wide[top : top + _STRIP_ROWS].astype(np.float32) / np.float32(65535.0)
-            image[top : top + _STRIP_ROWS] = np.round(np.clip(strip, 0.0, 1.0) * np.float32(255.0))
+            narrow[top : top + _STRIP_ROWS] = np.round(np.clip(strip, 0.0, 1.0) * np.float32(255.0))
+        image = tf.convert_to_tensor(narrow)
     else:
-        image = tf.io.decode_image(
-            encoded, channels=0, dtype=tf.uint8, expand_animations=False
-        ).numpy()
-    return np.ascontiguousarray(decoding.to_rgb(tf.convert_to_tensor(image)).numpy())
+        image = tf.io.decode_image(encoded, channels=0, dtype=tf.uint8, expand_animations=False)
+    return np.ascontiguousarray(decoding.to_rgb(image).numpy())
 
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:
