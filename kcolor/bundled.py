@@ -56,6 +56,10 @@ def available(folder=None) -> list[str]:
 def load(name: str | None = None, folder=None) -> keras.Model:
     """Build a bundled model and load its checked weights.
 
+    A guided GAN generator (:class:`~kcolor.models.GuidedColorGenerator`) stores only its
+    own generator's weights; its guide's come from the bundled model its entry names,
+    checked against the sha256 the generator was bundled with.
+
     Args:
         name: a bundled model's name (``"hypercolumn"``, ``"gan"``); None or
             ``"default"`` for the manifest's default.
@@ -69,6 +73,32 @@ def load(name: str | None = None, folder=None) -> keras.Model:
     manifest = read_manifest(folder)
     if name in (None, "default"):
         name = manifest["default"]
+    path = _checked_file(folder, manifest, name)
+    entry = manifest["models"][name]
+    import kcolor.models  # noqa: F401 - registers the classes the config names
+
+    model = keras.saving.deserialize_keras_object(entry["model"])
+    if "guide" not in entry:
+        if not model.built:
+            model(np.zeros((1, 32, 32, 1), "float32"))
+        model.load_weights(path)
+        return model
+    guide_name, guide_digest = entry["guide"]["name"], entry["guide"]["sha256"]
+    guide_path = _checked_file(folder, manifest, guide_name)
+    if manifest["models"][guide_name]["sha256"] != guide_digest:
+        raise ValueError(
+            f"The bundled {name!r} model was trained with a different {guide_name!r} model "
+            f"(sha256 {guide_digest}) than the one bundled now. Reinstall kcolor."
+        )
+    if not model.guide.built:
+        model.guide(np.zeros((1, 32, 32, 1), "float32"))
+    model.guide.load_weights(guide_path)
+    model.generator.load_weights(path)
+    return model
+
+
+def _checked_file(folder: Path, manifest: dict, name: str) -> Path:
+    """The weights file of bundled model ``name``, checked against its sha256."""
     if name not in manifest["models"]:
         raise FileNotFoundError(
             f"No bundled model named {name!r}; bundled: {sorted(manifest['models'])}."
@@ -86,13 +116,7 @@ def load(name: str | None = None, folder=None) -> keras.Model:
             f"{path}: the bundled {name!r} weights are corrupt (sha256 {digest}, expected "
             f"{entry['sha256']}). Reinstall kcolor (pip install --force-reinstall kcolor)."
         )
-    import kcolor.models  # noqa: F401 - registers the classes the config names
-
-    model = keras.saving.deserialize_keras_object(entry["model"])
-    if not model.built:
-        model(np.zeros((1, 32, 32, 1), "float32"))
-    model.load_weights(path)
-    return model
+    return path
 
 
 def _copy_with_large_arrays_as_float16(source: Path, target: Path) -> None:
@@ -131,7 +155,14 @@ def _without_training_state(model: keras.Model) -> keras.Model:
     return copy
 
 
-def write(model: keras.Model, name: str, folder, metadata: dict, default: bool = False) -> dict:
+def write(
+    model: keras.Model,
+    name: str,
+    folder,
+    metadata: dict,
+    default: bool = False,
+    guide: str | None = None,
+) -> dict:
     """Add ``model`` to a weights folder as ``NAME.weights.h5`` and record it in the manifest.
 
     Only what colorizing needs is stored: the weights (float16 where an array has more
@@ -145,17 +176,23 @@ def write(model: keras.Model, name: str, folder, metadata: dict, default: bool =
         metadata: how it was trained and measured (data, steps, wall time, config,
             metrics); stored with the entry.
         default: make it the model ``kcolor colorize`` uses without ``--model``.
+        guide: for a :class:`~kcolor.models.GuidedColorGenerator`, the bundled model its
+            guide is (e.g. ``"hypercolumn"``): only the generator's own weights are
+            stored, and the guide's are loaded from that model (checked to be the same).
 
     Returns:
         The manifest entry.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    stored, reference = model, {}
+    if guide is not None:
+        stored, reference = model.generator, {"guide": _guide_reference(model, guide, folder)}
     file_name = f"{name}.weights.h5"
     partial = folder / f"partial-{file_name}"
     full_precision = folder / f"partial-float32-{file_name}"
     try:
-        _without_training_state(model).save_weights(full_precision)
+        _without_training_state(stored).save_weights(full_precision)
         _copy_with_large_arrays_as_float16(full_precision, partial)
         os.replace(partial, folder / file_name)
     finally:
@@ -169,6 +206,7 @@ def write(model: keras.Model, name: str, folder, metadata: dict, default: bool =
         "storage": f"float16 for arrays over {_FLOAT16_MIN_SIZE} values, float32 otherwise",
         "written": datetime.date.today().isoformat(),
         "model": config,
+        **reference,
         **metadata,
     }
     manifest_path = folder / MANIFEST
@@ -180,6 +218,19 @@ def write(model: keras.Model, name: str, folder, metadata: dict, default: bool =
     partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(partial_manifest, manifest_path)
     return entry
+
+
+def _guide_reference(model: keras.Model, guide: str, folder: Path) -> dict:
+    """``{"name", "sha256"}`` of bundled model ``guide``, after checking that ``model``'s
+    guide holds exactly its weights (as stored: large arrays in float16)."""
+    bundled_guide = load(guide, folder)
+    for stored, held in zip(bundled_guide.get_weights(), model.guide.get_weights(), strict=True):
+        if stored.shape != held.shape or np.max(np.abs(stored - held), initial=0.0) > 1e-6:
+            raise ValueError(
+                f"The model's guide is not the bundled {guide!r} model: bundle the guide "
+                "first, and train the guided GAN with it."
+            )
+    return {"name": guide, "sha256": read_manifest(folder)["models"][guide]["sha256"]}
 
 
 def set_mean_tint(folder, ab, about: str) -> None:

@@ -63,8 +63,12 @@ class RunConfig:
         warmup_steps: linear warm-up before the schedule (cosine only).
         decay_rate: per-epoch factor of the exponential schedule.
         weight_decay: decoupled weight decay (``adamw``) or L2 decay (others); 0: none.
-        critic_steps, clip_value, gradient_penalty, l1_weight, gan_loss: GAN training
-            settings (see :meth:`kcolor.models.DiverseColorGAN.compile`).
+        critic_steps, clip_value, gradient_penalty, l1_weight, l1_best_of, gan_loss: GAN
+            training settings (see :meth:`kcolor.models.DiverseColorGAN.compile`).
+        guide: GAN only: guide the generator with this colorizer's colouring (see
+            :class:`kcolor.models.GuidedColorGenerator`): ``"hypercolumn"`` (the bundled
+            model) or a hypercolumn model's ``.keras`` file. It is not trained. ``None``:
+            the paper's unguided generator (a guided ``init_from`` keeps its guide).
         calibrate: rescale the hypercolumn's taps on the first batch before training
             (not done when starting from ``init_from``: its scales come with it).
         init_from: start from these weights instead of fresh ones (fine-tuning): a
@@ -105,7 +109,9 @@ class RunConfig:
     clip_value: float | None = 0.01
     gradient_penalty: float | None = None
     l1_weight: float = 0.0
+    l1_best_of: int = 1
     gan_loss: str = "wasserstein"
+    guide: str | None = None
     calibrate: bool = True
     init_from: str | None = None
     ema_momentum: float | None = None
@@ -153,6 +159,7 @@ class RunConfig:
             "epochs",
             "steps_per_epoch",
             "critic_steps",
+            "l1_best_of",
             "checkpoint_every",
             "preview_samples",
         ):
@@ -165,6 +172,8 @@ class RunConfig:
             raise ValueError(f"learning_rate must be positive. Received: {self.learning_rate}")
         if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
             raise ValueError(f"ema_momentum must be in (0, 1). Received: {self.ema_momentum}")
+        if self.guide is not None and self.model != "gan":
+            raise ValueError(f"guide is a GAN setting. Received: guide={self.guide!r}")
         if not isinstance(self.model_args, dict):
             raise ValueError(f"model_args must be a mapping. Received: {self.model_args!r}")
 
@@ -178,6 +187,7 @@ class RunConfig:
 
 _INTEGERS = (
     "image_size batch_size epochs steps_per_epoch val_steps warmup_steps critic_steps seed "
+    "l1_best_of "
     "preview_images preview_samples checkpoint_every"
 )
 _FLOATS = "learning_rate critic_learning_rate decay_rate weight_decay clip_value "

@@ -95,9 +95,10 @@ def evaluate_files(
     in PSNR, the photos' own colourfulness, the files that failed, and the grayscale
     photos left out (nothing to compare their colour with); ``rows`` holds
     (gray, result(s), original) uint8 images of the first ``sheet_rows`` photos.
-    With ``samples`` > 1 (GAN models) the scores are those of the first colouring and
-    ``diversity`` (:func:`kcolor.metrics.sample_diversity` of all of them, Lab units) is
-    added per image and as a mean.
+    With ``samples`` > 1 (GAN models) each photo's scores are the means over its
+    colourings, and two more are added per image and as means: ``best_psnr``, the PSNR
+    of the colouring closest to the photo (best of N: is one of the draws right?), and
+    ``diversity`` (:func:`kcolor.metrics.sample_diversity`, Lab units).
     """
     tint = default_tint() if tint is None else tuple(tint)
     tint_ab_norm = (np.array(tint, np.float32) / color.AB_SCALE).reshape(1, 1, 2)
@@ -116,14 +117,16 @@ def evaluate_files(
         ab_norm = colorizer.predict_ab(colorizer.model_input(original), samples, seed)
         results = [inference.compose(original, ab) for ab in ab_norm[0]]
         gray = inference.compose(original, np.zeros((1, 1, 2), np.float32))
+        per_sample = [_scores(result, original) for result in results]
         scores = {
             "file": name,
-            "model": _scores(results[0], original),
+            "model": {key: float(np.mean([one[key] for one in per_sample])) for key in per_sample[0]},
             "no_colour": _scores(gray, original),
             "mean_tint": _scores(inference.compose(original, tint_ab_norm), original),
             "photo_colourfulness": float(metrics.colourfulness(original)),
         }
         if samples > 1:
+            scores["model"]["best_psnr"] = max(one["psnr"] for one in per_sample)
             scores["model"]["diversity"] = float(metrics.sample_diversity(ab_norm)[0])
         images.append(scores)
         if len(rows) < sheet_rows:
@@ -159,7 +162,7 @@ _BASELINE_KEYS = ("psnr", "ssim", "auc", "colourfulness")
 
 
 def _model_keys(samples: int) -> tuple[str, ...]:
-    return _BASELINE_KEYS + ("diversity",) if samples > 1 else _BASELINE_KEYS
+    return _BASELINE_KEYS + ("best_psnr", "diversity") if samples > 1 else _BASELINE_KEYS
 
 
 def contact_sheet(rows, path: str, height: int = _SHEET_HEIGHT) -> None:
@@ -200,8 +203,9 @@ def format_report(report) -> str:
                 f"{key:<14}{model:>10.3f}{report['no_colour'][key]:>12.3f}"
                 f"{report['mean_tint'][key]:>12.3f}"
             )
-    if report["model"].get("diversity") is not None:
-        lines.append(f"{'diversity':<14}{report['model']['diversity']:>10.3f}")
+    for key, label in (("best_psnr", "best-of-N psnr"), ("diversity", "diversity")):
+        if report["model"].get(key) is not None:
+            lines.append(f"{label:<14}{report['model'][key]:>10.3f}")
     if report["photo_colourfulness"] is not None:
         lines.append(f"{'photos colourfulness':<26}{report['photo_colourfulness']:.3f}")
         lines.append(

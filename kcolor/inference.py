@@ -27,7 +27,12 @@ from PIL import Image, ImageOps
 
 from kcolor import bundled, color, data, decoding
 from kcolor.limits import DEFAULT_MAX_PIXELS, MAX_ASPECT
-from kcolor.models import DiverseColorGAN, DiverseColorGenerator, HypercolumnColorizer
+from kcolor.models import (
+    DiverseColorGAN,
+    DiverseColorGenerator,
+    GuidedColorGenerator,
+    HypercolumnColorizer,
+)
 from kcolor.models.gan import sample_colourings
 
 # Rows converted at a time in step 3: bounds the float temporaries of a large photo.
@@ -229,21 +234,25 @@ def to_uint8(rgb):
     return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
 
 
+_COLORIZERS = (HypercolumnColorizer, DiverseColorGAN, DiverseColorGenerator, GuidedColorGenerator)
+
+
 class Colorizer:
     """A loaded model with its calling convention, for :func:`colorize_rgb`.
 
     Args:
         model: a :class:`~kcolor.models.HypercolumnColorizer`, a
             :class:`~kcolor.models.DiverseColorGAN` or a bare
-            :class:`~kcolor.models.DiverseColorGenerator`.
+            :class:`~kcolor.models.DiverseColorGenerator` or
+            :class:`~kcolor.models.GuidedColorGenerator`.
         size: shorter side of the processing size, in pixels.
     """
 
     def __init__(self, model, size: int = 256):
-        if not isinstance(model, HypercolumnColorizer | DiverseColorGAN | DiverseColorGenerator):
+        if not isinstance(model, _COLORIZERS):
             raise TypeError(
-                "model must be a HypercolumnColorizer, DiverseColorGAN or "
-                f"DiverseColorGenerator. Received: {type(model).__name__}"
+                "model must be a HypercolumnColorizer, DiverseColorGAN, DiverseColorGenerator "
+                f"or GuidedColorGenerator. Received: {type(model).__name__}"
             )
         if size < 1:
             raise ValueError(f"size must be >= 1. Received: size={size}")

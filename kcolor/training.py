@@ -125,9 +125,14 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
     arguments = dict(config.model_args)
     source_generator = getattr(source, "generator", source)
     source_critic = getattr(source, "critic", None)
-    generator = models.DiverseColorGenerator.from_config(
-        {**_config_of(source_generator), **arguments.pop("generator", {})}
-    )
+    source_guide = getattr(source_generator, "guide", None)
+    if isinstance(source_generator, models.GuidedColorGenerator):
+        source_generator = source_generator.generator
+    guide = _guide_model(config.guide) if config.guide is not None else source_guide
+    generator_arguments = {**_config_of(source_generator), **arguments.pop("generator", {})}
+    if guide is not None:
+        generator_arguments["guided"] = True
+    generator = models.DiverseColorGenerator.from_config(generator_arguments)
     critic_arguments = {
         **_config_of(source_critic),
         "image_size": config.image_size,
@@ -138,8 +143,10 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
     critic = models.ColorCritic.from_config(critic_arguments)
     if arguments:
         raise ValueError(f"GAN model_args takes 'generator' and 'critic'; got {sorted(arguments)}")
-    model = models.DiverseColorGAN(generator, critic, seed=config.seed)
     _load_weights_of(source_generator, generator, config)
+    if guide is not None:
+        generator = models.GuidedColorGenerator(generator, guide)
+    model = models.DiverseColorGAN(generator, critic, seed=config.seed)
     _load_weights_of(source_critic, critic, config)
     critic_rate = config.critic_learning_rate or config.learning_rate
     model.compile(
@@ -150,8 +157,27 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
         clip_value=config.clip_value,
         gradient_penalty=config.gradient_penalty,
         l1_weight=config.l1_weight,
+        l1_best_of=config.l1_best_of,
     )
     return model
+
+
+def _guide_model(name: str) -> keras.Model:
+    """A fresh copy of the colorizer ``name`` (a bundled name or a ``.keras`` file) to
+    guide a GAN: fresh, as training freezes it (the process's model cache keeps its own)."""
+    from kcolor import bundled, models
+
+    if name in bundled.available():
+        guide = bundled.load(name)
+    elif os.path.isfile(name):
+        guide = keras.saving.load_model(name, compile=False)
+    else:
+        raise FileNotFoundError(
+            f"guide: {name!r} is neither a bundled model ({bundled.available()}) nor a file"
+        )
+    if not isinstance(guide, models.HypercolumnColorizer):
+        raise ValueError(f"guide: {name!r} is a {type(guide).__name__}, not a hypercolumn model")
+    return guide
 
 
 def _init_source(config: run_config.RunConfig):

@@ -5,7 +5,9 @@ Example:
     python scripts/bundle_weights.py runs/hc --name hypercolumn --report hc.json \
         --mix mix/mix.json --default
 
-For a GAN run only the generator is stored (all colorizing needs). ``--set NAME=VALUE``
+For a GAN run only the generator is stored (all colorizing needs); for a guided GAN only
+its own generator, with a reference to the bundled model that guides it (train it with
+``--set guide=hypercolumn`` after the hypercolumn model is bundled). ``--set NAME=VALUE``
 changes an inference setting of the hypercolumn model before it is stored (``boost``,
 ``fading``, ``decoding``, ``temperature``); the evaluation report should be of the model
 with those settings. The manifest names the training data by the mix's source names,
@@ -129,7 +131,13 @@ def main(argv=None) -> int:
     if args.report:
         report = json.loads(args.report.read_text())
         metadata["metrics"] = {key: report[key] for key in _REPORTED if key in report}
-    entry = bundled.write(stored, args.name, args.folder, metadata, default=args.default)
+    # A guided GAN's guide is stored once, as the bundled model its run named.
+    guide = yaml.safe_load((args.run_dir / "config.yaml").read_text()).get("guide")
+    if guide is not None and not isinstance(stored, kcolor.models.GuidedColorGenerator):
+        guide = None
+    entry = bundled.write(
+        stored, args.name, args.folder, metadata, default=args.default, guide=guide
+    )
     if mix:
         bundled.set_mean_tint(args.folder, mix["mean_tint"], _mix_summary(mix))
     print(f"{args.folder / entry['file']}: {entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256']}")

@@ -105,11 +105,13 @@ def run_with_two_cpu_replicas(body):
 
 @pytest.fixture(scope="session")
 def tiny_model_files(tmp_path_factory):
-    """Small untrained models saved as .keras files: {"gan", "generator", "hypercolumn"}."""
+    """Small untrained models saved as .keras files: {"gan", "generator", "hypercolumn",
+    "guided"} (the last a GAN whose generator is guided by the tiny hypercolumn model)."""
     from kcolor.models import (
         ColorCritic,
         DiverseColorGAN,
         DiverseColorGenerator,
+        GuidedColorGenerator,
         HypercolumnColorizer,
     )
 
@@ -121,24 +123,36 @@ def tiny_model_files(tmp_path_factory):
     hypercolumn = HypercolumnColorizer(
         trunk_weights=None, taps=["block1_conv2", "block2_conv2"], head_units=8, bins=8, seed=0
     )
-    paths = {name: str(folder / f"{name}.keras") for name in ("gan", "generator", "hypercolumn")}
+    guided = GuidedColorGenerator(
+        DiverseColorGenerator(
+            filters=[8, 6], kernel_sizes=[3, 3, 3], noise_channels=2, noise_layers=2, guided=True
+        ),
+        HypercolumnColorizer.from_config(hypercolumn.get_config()),
+    )
+    guided.guide.set_weights(hypercolumn.get_weights())
+    names = ("gan", "generator", "hypercolumn", "guided")
+    paths = {name: str(folder / f"{name}.keras") for name in names}
     DiverseColorGAN(generator, critic, seed=0).save(paths["gan"])
     generator.save(paths["generator"])
     hypercolumn.save(paths["hypercolumn"])
+    DiverseColorGAN(guided, ColorCritic.from_config(critic.get_config()), seed=0).save(
+        paths["guided"]
+    )
     return paths
 
 
 @pytest.fixture(scope="session")
 def exported(tiny_model_files, tmp_path_factory):
-    """The tiny hypercolumn model and GAN, loaded and exported once as SavedModels at
-    processing size 32: {"base": folder, "hypercolumn"/"gan": (model, version folder)}."""
+    """The tiny hypercolumn model, GAN and guided GAN, loaded and exported once as
+    SavedModels at processing size 32: {"base": folder, "hypercolumn"/"gan"/"guided":
+    (model, version folder)}."""
     import keras
 
     from kcolor import export
 
     base = tmp_path_factory.mktemp("serving")
     result = {"base": base}
-    for name in ("hypercolumn", "gan"):
+    for name in ("hypercolumn", "gan", "guided"):
         model = keras.saving.load_model(tiny_model_files[name])
         result[name] = (model, export.export_savedmodel(model, base, name, size=32))
     return result

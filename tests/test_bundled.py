@@ -84,6 +84,43 @@ def test_missing_or_corrupt_weights_are_named(tmp_path):
     assert not list(tmp_path.glob("partial-*"))
 
 
+def test_a_guided_gan_is_bundled_without_a_second_copy_of_its_guide(tmp_path):
+    from kcolor.models import GuidedColorGenerator
+
+    hypercolumn = tiny_models()["hypercolumn"]
+    bundled.write(hypercolumn, "hypercolumn", tmp_path, {})
+    # The guide as training gets it: the bundled model, loaded from its float16 storage.
+    guide = bundled.load("hypercolumn", tmp_path)
+    generator = DiverseColorGenerator(
+        filters=[64, 64], kernel_sizes=[3, 3, 3], noise_layers=2, guided=True
+    )
+    guided = GuidedColorGenerator(generator, guide)
+    entry = bundled.write(guided, "gan", tmp_path, {}, guide="hypercolumn")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert entry["guide"] == {"name": "hypercolumn", "sha256": manifest["models"]["hypercolumn"]["sha256"]}
+    assert entry["bytes"] < 0.5 * manifest["models"]["hypercolumn"]["bytes"]
+
+    loaded = bundled.load("gan", tmp_path)
+    assert isinstance(loaded, GuidedColorGenerator) and not loaded.guide.trainable
+    l_norm = np.random.default_rng(1).uniform(-1, 1, (1, 32, 32, 1)).astype("float32")
+    noise = np.full((1, 32, 32, generator.noise_channels), 0.5, "float32")
+    np.testing.assert_allclose(loaded.guide_ab(l_norm), guided.guide_ab(l_norm), atol=1e-6)
+    np.testing.assert_allclose(loaded([l_norm, noise]), guided([l_norm, noise]), atol=0.02)
+
+    # A guide other than the bundled model is refused when bundling...
+    other = GuidedColorGenerator(
+        DiverseColorGenerator.from_config(generator.get_config()),
+        HypercolumnColorizer.from_config(hypercolumn.get_config()),
+    )
+    with pytest.raises(ValueError, match="not the bundled 'hypercolumn' model"):
+        bundled.write(other, "gan", tmp_path, {}, guide="hypercolumn")
+    # ... and a re-bundled guide no longer matches the GAN trained with it.
+    hypercolumn.get_layer("hue_logits").bias.assign(np.ones(8, "float32"))
+    bundled.write(hypercolumn, "hypercolumn", tmp_path, {})
+    with pytest.raises(ValueError, match="different 'hypercolumn' model"):
+        bundled.load("gan", tmp_path)
+
+
 def test_bundle_script_stores_a_run_with_its_record(tmp_path):
     from conftest import colour_photo
     from PIL import Image

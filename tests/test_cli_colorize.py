@@ -187,10 +187,13 @@ def test_evaluate_reports_gan_diversity(tiny_model_files, tmp_path):
         *arguments, "--model", tiny_model_files["gan"], "--json", report_path, "--sheet", sheet
     )
     assert result.returncode == 0, result.stderr
-    assert "diversity" in result.stdout
+    assert "diversity" in result.stdout and "best-of-N psnr" in result.stdout
     report = json.loads(report_path.read_text())
     assert report["model"]["diversity"] > 0
     assert all(image["model"]["diversity"] > 0 for image in report["per_image"])
+    # The mean over the four colourings sits below the best one, strictly when they differ.
+    assert all(image["model"]["best_psnr"] > image["model"]["psnr"] for image in report["per_image"])
+    assert report["model"]["best_psnr"] > report["model"]["psnr"]
     with Image.open(sheet) as image:
         # gray | 4 colourings | original
         assert image.size[0] > 6 * 160

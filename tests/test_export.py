@@ -135,11 +135,11 @@ def test_gan_seed_gives_kcolor_colorize_seeded_colourings(exported):
         )
 
 
-@pytest.mark.parametrize("name", ["hypercolumn", "gan"])
+@pytest.mark.parametrize("name", ["hypercolumn", "gan", "guided"])
 def test_float_signatures_match_the_keras_model_at_two_sizes(exported, name):
     model, folder = exported[name]
     signatures = tf.saved_model.load(str(folder)).signatures
-    seed = {"seed": tf.constant([4], tf.int64)} if name == "gan" else {}
+    seed = {"seed": tf.constant([4], tf.int64)} if name != "hypercolumn" else {}
     for height, width in ((40, 40), (37, 90)):
         rgb = colour_photo(height, width, height)
         served = signatures["colorize_rgb"](rgb=tf.constant(rgb[None] / 255.0, tf.float32), **seed)
@@ -159,7 +159,7 @@ def test_float_signatures_match_the_keras_model_at_two_sizes(exported, name):
 
 
 def test_the_graph_holds_only_registered_tensorflow_ops(exported):
-    for name in ("hypercolumn", "gan"):
+    for name in ("hypercolumn", "gan", "guided"):
         proto = saved_model_pb2.SavedModel()
         proto.ParseFromString((exported[name][1] / "saved_model.pb").read_bytes())
         graph = proto.meta_graphs[0].graph_def

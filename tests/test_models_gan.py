@@ -7,7 +7,13 @@ import tensorflow as tf
 from conftest import colour_photo, encode, run_with_two_cpu_replicas
 
 from kcolor import data
-from kcolor.models import ColorCritic, DiverseColorGAN, DiverseColorGenerator
+from kcolor.models import (
+    ColorCritic,
+    DiverseColorGAN,
+    DiverseColorGenerator,
+    GuidedColorGenerator,
+    HypercolumnColorizer,
+)
 
 SIZE = 16
 TINY_GENERATOR = dict(filters=[8, 6], kernel_sizes=[3, 3, 3], noise_channels=2, noise_layers=2)
@@ -95,7 +101,7 @@ def test_weight_clipping_holds_after_a_step_and_steps_touch_only_their_network()
     generator_before, critic_before = weights_of(gan.generator), weights_of(gan.critic)
 
     critic_kernels = kernels_of(gan.critic)
-    gan._critic_step(l_norm, ab_norm, 1)
+    gan._critic_step(l_norm, ab_norm, None, 1)
     assert not any(changed(generator_before, weights_of(gan.generator)))
     # Every kernel moves (the score's bias cannot: the Wasserstein loss ignores it).
     assert all(changed(critic_kernels, kernels_of(gan.critic)))
@@ -104,7 +110,7 @@ def test_weight_clipping_holds_after_a_step_and_steps_touch_only_their_network()
 
     critic_before = weights_of(gan.critic)
     generator_kernels = kernels_of(gan.generator)
-    gan._generator_step(l_norm, ab_norm, 1)
+    gan._generator_step(l_norm, ab_norm, None, 1)
     assert not any(changed(critic_before, weights_of(gan.critic)))
     # Kernels, not every weight: through a freshly clipped critic the gradients are so
     # small that a batch-norm scale of 1.0 can move by less than float32 resolves.
@@ -240,3 +246,77 @@ def test_an_uncompiled_gan_saves_and_loads(tmp_path):
     restored = keras.saving.load_model(path)
     l_norm = tf.random.uniform([1, SIZE, SIZE, 1], -1, 1, seed=2)
     np.testing.assert_allclose(restored.sample(l_norm, 2, seed=1), gan.sample(l_norm, 2, seed=1))
+
+
+def tiny_guided_gan(seed=0):
+    guide = HypercolumnColorizer(
+        trunk_weights=None, taps=["block1_conv2"], head_units=8, bins=8, seed=seed
+    )
+    generator = GuidedColorGenerator(DiverseColorGenerator(**TINY_GENERATOR, guided=True), guide)
+    critic = ColorCritic(**{**TINY_CRITIC, "normalization": "layer"})
+    return DiverseColorGAN(generator, critic, seed=seed)
+
+
+def test_a_guided_generator_starts_at_its_guide_and_varies_around_it():
+    gan = tiny_guided_gan()
+    l_norm = tf.random.uniform([2, SIZE, SIZE, 1], -1, 1, seed=1)
+    guide_ab = gan.generator.guide_ab(l_norm).numpy()
+    assert np.abs(guide_ab).max() > 1e-3
+    # The guide enters every convolution, as the gray image does.
+    for layer in gan.generator.generator.layers:
+        if isinstance(layer, keras.layers.Concatenate):
+            assert "guide" in [tensor.name for tensor in layer.input]
+    output = gan.generator.generator.get_layer("output_conv")
+    output.kernel.assign(tf.zeros_like(output.kernel))
+    output.bias.assign(tf.zeros_like(output.bias))
+    np.testing.assert_allclose(gan(l_norm), guide_ab, atol=1e-5)
+    output.bias.assign([0.3, -0.3])
+    moved = gan(l_norm).numpy()
+    np.testing.assert_allclose(np.arctanh(moved), np.arctanh(guide_ab) + [0.3, -0.3], atol=1e-4)
+
+
+def test_training_a_guided_gan_leaves_its_guide_untouched():
+    gan = tiny_guided_gan()
+    gan.compile(clip_value=None, gradient_penalty=10.0, l1_weight=1.0, critic_steps=2)
+    guide_before = [w.numpy().copy() for w in gan.generator.guide.weights]
+    generator_before = kernels_of(gan.generator.generator)
+    assert gan.generator.trainable_weights == gan.generator.generator.trainable_weights
+    history = gan.fit(synthetic_batches(), epochs=1, verbose=0)
+    assert np.isfinite(history.history["generator_loss"][0])
+    assert not any(changed(guide_before, [w.numpy() for w in gan.generator.guide.weights]))
+    assert all(changed(generator_before, kernels_of(gan.generator.generator)))
+
+
+def test_a_guided_gan_round_trips_through_a_keras_file(tmp_path):
+    gan = tiny_guided_gan()
+    gan.compile(clip_value=None, gradient_penalty=10.0)
+    path = tmp_path / "guided.keras"
+    gan.save(path)
+    restored = keras.saving.load_model(path)
+    assert isinstance(restored.generator, GuidedColorGenerator)
+    assert isinstance(restored.generator.guide, HypercolumnColorizer)
+    assert not restored.generator.guide.trainable
+    assert restored.generator.trainable_weights == restored.generator.generator.trainable_weights
+    l_norm = tf.random.uniform([1, 24, 40, 1], -1, 1, seed=2)
+    np.testing.assert_allclose(
+        restored.sample(l_norm, 2, seed=5), gan.sample(l_norm, 2, seed=5), atol=1e-5
+    )
+    with pytest.raises(ValueError, match="guided=True"):
+        GuidedColorGenerator(DiverseColorGenerator(**TINY_GENERATOR), gan.generator.guide)
+
+
+def test_the_best_of_n_l1_term_pulls_only_the_closest_draw():
+    gan = tiny_gan()
+    l_norm = tf.random.uniform([3, SIZE, SIZE, 1], -1, 1, seed=1)
+    photo = tf.zeros([3, SIZE, SIZE, 2])
+    far = tf.ones([3, SIZE, SIZE, 2])
+    gan.compile(l1_weight=1.0)
+    assert float(gan._best_of_l1(l_norm, photo, None, far)) == pytest.approx(1.0)
+    gan.compile(l1_weight=1.0, l1_best_of=3)
+    # Two more draws, each closer to the photo than ``far`` (|tanh| < 1): the best counts.
+    best = float(gan._best_of_l1(l_norm, photo, None, far))
+    draws = [float(tf.reduce_mean(tf.abs(gan(l_norm, training=True)))) for _ in range(4)]
+    assert 0.0 < best < 1.0 and best < 2 * max(draws)
+    assert float(gan._best_of_l1(l_norm, far, None, far)) == 0.0
+    with pytest.raises(ValueError, match="l1_best_of"):
+        gan.compile(l1_best_of=0)

@@ -85,16 +85,23 @@ def test_float32_matches_keras_on_a_resizable_input_at_two_sizes(tiny_model_file
         assert float(tf.reduce_max(tf.abs(difference))) * 110 < 1e-3
 
 
-def test_gan_noise_input_gives_different_colourings(tiny_model_files, tmp_path):
-    model = keras.saving.load_model(tiny_model_files["gan"])
-    path = tflite.export_variants(model, tmp_path, ["float32"], input_size=24)["float32"]
+@pytest.mark.parametrize("name", ["gan", "guided"])
+def test_gan_noise_input_gives_different_colourings(tiny_model_files, tmp_path, name):
+    model = keras.saving.load_model(tiny_model_files[name])
+    path = tflite.export_variants(model, tmp_path, ["float32"], input_size=32)["float32"]
+    flatbuffer = Path(path).read_bytes()
+    ops = _op_names(flatbuffer)
+    assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), ops
     lite = tflite.LiteColorizer(path)
     assert lite.diverse and lite.noise_channels == 2
     l_norm = lite.model_input(colour_photo(30, 30, 1))
     samples = lite.predict_ab(l_norm, samples=2, seed=1).numpy()
-    assert samples.shape == (1, 2, 24, 24, 2)
+    assert samples.shape == (1, 2, 32, 32, 2)
     assert np.abs(samples[0, 0] - samples[0, 1]).max() > 1e-3
     np.testing.assert_array_equal(samples, lite.predict_ab(l_norm, samples=2, seed=1).numpy())
+    # The same colourings as the Keras model (for the guided GAN: both networks inside).
+    expected = inference.Colorizer(model, 32).predict_ab(l_norm, samples=2, seed=1).numpy()
+    assert np.abs(samples - expected).max() * 110 < 1e-3
 
 
 def test_a_non_builtin_op_fails_the_conversion_loudly(tmp_path):

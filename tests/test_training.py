@@ -517,6 +517,34 @@ def test_gan_init_from_a_generator_keeps_a_fresh_critic(tmp_path, photo_folders)
     assert _weights_equal(training.build_model(full).critic, source.model.critic)
 
 
+def test_a_guided_gan_trains_saves_and_continues_with_its_frozen_guide(tmp_path, photo_folders):
+    from kcolor.models import GuidedColorGenerator, HypercolumnColorizer
+
+    guide_path = tmp_path / "guide.keras"
+    guide = HypercolumnColorizer(**TINY_HYPERCOLUMN)
+    guide(np.zeros((1, 32, 32, 1), "float32"))
+    guide.save(guide_path)
+    settings = {"guide": str(guide_path), "gradient_penalty": 10.0, "clip_value": None}
+    first = training.train(
+        tiny_config("gan", photo_folders, epochs=1, **settings), tmp_path / "a", verbose=0
+    )
+    loaded = keras.saving.load_model(first.model_path)
+    assert isinstance(loaded.generator, GuidedColorGenerator)
+    assert _weights_equal(loaded.generator.guide, guide)
+    # Continued from the run's model without naming a guide: the guide comes with it.
+    settings.pop("guide")
+    continued = training.build_model(
+        tiny_config("gan", photo_folders, init_from=str(first.model_path), **settings).resolved()
+    )
+    assert isinstance(continued.generator, GuidedColorGenerator)
+    assert _weights_equal(continued.generator, loaded.generator)
+    assert _weights_equal(continued.generator.guide, guide)
+    with pytest.raises(ValueError, match="guide is a GAN setting"):
+        tiny_config("hypercolumn", photo_folders, guide=str(guide_path)).resolved()
+    with pytest.raises(FileNotFoundError, match="neither a bundled model"):
+        training.build_model(tiny_config("gan", photo_folders, guide="nowhere.keras").resolved())
+
+
 def test_weighted_data_items_and_config_files_beside_their_data(tmp_path, photo_folders):
     train, _ = photo_folders
     mix = tmp_path / "mix"

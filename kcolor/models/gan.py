@@ -119,10 +119,16 @@ class DiverseColorGenerator(keras.Model):
             multi-layer variant ("the first half of the generator layers").
         batch_norm_momentum: moving-average momentum of the batch norms (0.9, as the
             reference).
+        guided: takes a third input, a guide colouring (``ab_norm`` from another model,
+            see :class:`GuidedColorGenerator`), concatenated to every convolution's input
+            like the gray image; the output is then the guide moved by the network:
+            ``tanh(atanh(guide) + last convolution)``, so an untrained network starts at
+            the guide and learns where and how to vary it. Not in the paper.
 
     Inputs:
         ``[l_norm, noise]``: float32 (B, H, W, 1) with ``L / 50 - 1`` and float32
-        (B, H, W, noise_channels), in [-1, 1] as the GAN draws it.
+        (B, H, W, noise_channels), in [-1, 1] as the GAN draws it. With ``guided``:
+        ``[l_norm, noise, guide]``, the guide float32 (B, H, W, 2) ``ab_norm``.
 
     Returns:
         ``ab_norm``: float32 (B, H, W, 2), channel order a, b, ``ab / 110`` in [-1, 1].
@@ -143,6 +149,7 @@ class DiverseColorGenerator(keras.Model):
         noise_channels=8,
         noise_layers=3,
         batch_norm_momentum=0.9,
+        guided=False,
         **kwargs,
     ):
         filters, kernel_sizes = list(filters), list(kernel_sizes)
@@ -160,9 +167,15 @@ class DiverseColorGenerator(keras.Model):
         # === Functional Model ===
         l_input = keras.Input(shape=(None, None, 1), name="l_norm")
         noise_input = keras.Input(shape=(None, None, noise_channels), name="noise")
+        inputs = [l_input, noise_input]
+        condition = [l_input]
+        if guided:
+            guide_input = keras.Input(shape=(None, None, 2), name="guide")
+            inputs.append(guide_input)
+            condition.append(guide_input)
         x = None
         for index, kernel_size in enumerate(kernel_sizes):
-            parts = [l_input] + ([x] if x is not None else [])
+            parts = condition + ([x] if x is not None else [])
             if index < noise_layers:
                 parts.append(noise_input)
             x = keras.layers.Concatenate(name=f"block{index + 1}_concat")(parts)
@@ -175,7 +188,9 @@ class DiverseColorGenerator(keras.Model):
                 kernel_initializer=_conv_initializer(),
                 name="output_conv" if is_output else f"block{index + 1}_conv",
             )(x)
-            if is_output:
+            if is_output and guided:
+                x = GuideOffset(name="ab_norm", dtype="float32")([guide_input, x])
+            elif is_output:
                 # float32 under mixed precision too: losses compare it with the photo's ab.
                 x = keras.layers.Activation("tanh", name="ab_norm", dtype="float32")(x)
             else:
@@ -188,7 +203,7 @@ class DiverseColorGenerator(keras.Model):
                     name=f"block{index + 1}_bn",
                 )(x)
                 x = keras.layers.ReLU(name=f"block{index + 1}_relu")(x)
-        super().__init__(inputs=[l_input, noise_input], outputs=x, **kwargs)
+        super().__init__(inputs=inputs, outputs=x, **kwargs)
 
         # === Config ===
         self.filters = filters
@@ -196,6 +211,7 @@ class DiverseColorGenerator(keras.Model):
         self.noise_channels = noise_channels
         self.noise_layers = noise_layers
         self.batch_norm_momentum = batch_norm_momentum
+        self.guided = guided
 
     def get_config(self):
         # Not chained to Functional.get_config: that describes the graph, and the
@@ -208,10 +224,114 @@ class DiverseColorGenerator(keras.Model):
             "noise_channels": self.noise_channels,
             "noise_layers": self.noise_layers,
             "batch_norm_momentum": self.batch_norm_momentum,
+            "guided": self.guided,
         }
 
     @classmethod
     def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="kcolor")
+class GuideOffset(keras.layers.Layer):
+    """``[guide, offset]`` -> ``tanh(atanh(guide) + offset)``: a guide colouring
+    (``ab_norm``, (B, H, W, 2)) moved by a network's unbounded output, still in (-1, 1).
+
+    The guide is clipped to +-0.99 first: atanh is infinite at +-1, and no sRGB colour
+    comes that close (|ab| reaches about 0.9 * 110).
+    """
+
+    def call(self, inputs):
+        guide, offset = inputs
+        guide = ops.clip(ops.cast(guide, "float32"), -0.99, 0.99)
+        return ops.tanh(0.5 * ops.log((1.0 + guide) / (1.0 - guide)) + ops.cast(offset, "float32"))
+
+
+def _freeze(layer) -> None:
+    """Make ``layer`` and every layer inside it untrainable. Layer by layer: a model
+    built from a config that says ``trainable: False`` ignores a later ``trainable =
+    False`` for the layers it holds (Keras 3.x), so their weights would still train."""
+    layer.trainable = False
+    for inner in getattr(layer, "layers", []):
+        _freeze(inner)
+
+
+@keras.saving.register_keras_serializable(package="kcolor")
+class GuidedColorGenerator(keras.Model):
+    """Guided diverse colorization: a frozen colorizer says what colour the scene is, the
+    GAN generator varies the colours around it.
+
+    Cao et al.'s stride-1 generator sees 27 pixels around each pixel (its receptive
+    field) and must learn from that alone what colour goes where, which works within one
+    narrow kind of scene but not on everyday photos. Here the generator also receives a
+    guide, the frozen :class:`~kcolor.models.HypercolumnColorizer`'s colouring of the
+    same gray image, and outputs the guide moved by its own noise-driven offset (see
+    :class:`DiverseColorGenerator`'s ``guided``). Called like a plain generator, so every
+    colorize, export and TFLite path takes it as one; its SavedModel and TFLite graphs
+    contain both networks. No published colorizer offers this: it is kcolor's own.
+
+    Args:
+        generator: a :class:`DiverseColorGenerator` built with ``guided=True``.
+        guide: the colorizer whose ``ab_norm`` output guides it (not trained here).
+
+    Inputs:
+        ``[l_norm, noise]``: float32 (B, H, W, 1) with ``L / 50 - 1`` and float32
+        (B, H, W, noise_channels) in [-1, 1].
+
+    Returns:
+        ``ab_norm``: float32 (B, H, W, 2), channel order a, b, ``ab / 110``.
+
+    Example:
+        ```python
+        guided = GuidedColorGenerator(
+            DiverseColorGenerator(guided=True), kcolor.load_model("hypercolumn")
+        )
+        gan = DiverseColorGAN(guided, ColorCritic(image_size=64, normalization="layer"))
+        ```
+    """
+
+    def __init__(self, generator, guide, **kwargs):
+        super().__init__(**kwargs)
+        if not getattr(generator, "guided", False):
+            raise ValueError(
+                "GuidedColorGenerator needs a DiverseColorGenerator built with guided=True."
+            )
+        self.generator = generator
+        self.guide = guide
+        if not guide.built:
+            # Built first: freezing reaches only the layers that exist when it is set.
+            guide(ops.zeros((1, 32, 32, 1)))
+        _freeze(self.guide)
+        self.noise_channels = generator.noise_channels
+        self.built = True
+
+    def guide_ab(self, l_norm):
+        """The guide's colouring of ``l_norm``: float32 (B, H, W, 2) ``ab_norm``, never
+        differentiated (the guide is fixed)."""
+        return ops.stop_gradient(ops.cast(self.guide(l_norm, training=False), "float32"))
+
+    def colorize(self, l_norm, noise, guide_ab, training=False):
+        """The generator's colouring around an already computed ``guide_ab`` (training
+        reuses one guide for all critic steps of a batch)."""
+        return self.generator([l_norm, noise, guide_ab], training=training)
+
+    def call(self, inputs, training=False):
+        l_norm, noise = inputs
+        return self.colorize(l_norm, noise, self.guide_ab(l_norm), training=training)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "guide": keras.saving.serialize_keras_object(self.guide),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["guide"] = keras.saving.deserialize_keras_object(config["guide"])
         return cls(**config)
 
 
@@ -400,6 +520,7 @@ class DiverseColorGAN(keras.Model):
         clip_value=0.01,
         gradient_penalty=None,
         l1_weight=0.0,
+        l1_best_of=1,
         **kwargs,
     ):
         """Set up training.
@@ -418,11 +539,18 @@ class DiverseColorGAN(keras.Model):
                 norm (``ColorCritic(normalization="layer")``).
             l1_weight: weight of an L1 term pulling the colours towards the photo's (0,
                 as the paper, which is purely adversarial).
+            l1_best_of: draw this many colourings of each image in the generator step
+                and pull only the one closest to the photo towards it (the L1 term of
+                the best of N; 1: the single colouring). With N > 1 the term asks that
+                one of the draws be right, not that every draw be the average colour,
+                so the noise keeps its say. Not in the paper.
         """
         if loss not in _LOSSES:
             raise ValueError(f"loss must be one of {_LOSSES}. Received: loss={loss!r}")
         if critic_steps < 1:
             raise ValueError(f"critic_steps must be >= 1. Received: {critic_steps}")
+        if l1_best_of < 1:
+            raise ValueError(f"l1_best_of must be >= 1. Received: {l1_best_of}")
         if clip_value is not None and gradient_penalty is not None:
             raise ValueError(
                 "Use weight clipping or a gradient penalty, not both. Received: "
@@ -444,6 +572,7 @@ class DiverseColorGAN(keras.Model):
         self.clip_value = clip_value
         self.gradient_penalty_weight = gradient_penalty
         self.l1_weight = float(l1_weight)
+        self.l1_best_of = int(l1_best_of)
         # Built now so checkpoints and BackupAndRestore see their slots before fit.
         self.generator_optimizer.build(self.generator.trainable_variables)
         self.critic_optimizer.build(self.critic.trainable_variables)
@@ -459,6 +588,7 @@ class DiverseColorGAN(keras.Model):
             "clip_value": self.clip_value,
             "gradient_penalty": self.gradient_penalty_weight,
             "l1_weight": self.l1_weight,
+            "l1_best_of": self.l1_best_of,
         }
 
     def compile_from_config(self, config):
@@ -505,8 +635,19 @@ class DiverseColorGAN(keras.Model):
 
     # --- training -------------------------------------------------------------------
 
-    def _critic_step(self, l_norm, ab_real, replicas):
-        ab_fake = ops.stop_gradient(self(l_norm, training=True))
+    def _guide_of(self, l_norm):
+        """The guide colouring of a guided generator (computed once per batch), or None."""
+        if isinstance(self.generator, GuidedColorGenerator):
+            return self.generator.guide_ab(l_norm)
+        return None
+
+    def _generate(self, l_norm, guide_ab, training):
+        if guide_ab is None:
+            return self(l_norm, training=training)
+        return self.generator.colorize(l_norm, self.noise(l_norm), guide_ab, training=training)
+
+    def _critic_step(self, l_norm, ab_real, guide_ab, replicas):
+        ab_fake = ops.stop_gradient(self._generate(l_norm, guide_ab, training=True))
         with tf.GradientTape() as tape:
             real_score = self.critic([l_norm, ab_real], training=True)
             fake_score = self.critic([l_norm, ab_fake], training=True)
@@ -525,25 +666,35 @@ class DiverseColorGAN(keras.Model):
         gap = ops.mean(real_score) - ops.mean(fake_score)
         return loss, penalty, gap
 
-    def _generator_step(self, l_norm, ab_real, replicas):
+    def _generator_step(self, l_norm, ab_real, guide_ab, replicas):
         with tf.GradientTape() as tape:
-            ab_fake = self(l_norm, training=True)
+            ab_fake = self._generate(l_norm, guide_ab, training=True)
             fake_score = self.critic([l_norm, ab_fake], training=True)
             loss = self._generator_adversarial_loss(fake_score)
             ab_error = ops.mean(ops.abs(ab_fake - ab_real))
             if self.l1_weight:
-                loss = loss + self.l1_weight * ab_error
+                loss = loss + self.l1_weight * self._best_of_l1(l_norm, ab_real, guide_ab, ab_fake)
             scaled = loss / replicas
         weights = self.generator.trainable_variables
         self.generator_optimizer.apply(tape.gradient(scaled, weights), weights)
         return loss, ab_error
 
+    def _best_of_l1(self, l_norm, ab_real, guide_ab, ab_fake):
+        """Mean over images of the smallest per-image L1 error among ``ab_fake`` and
+        ``l1_best_of - 1`` more draws (``ab_norm`` units)."""
+        errors = [ops.mean(ops.abs(ab_fake - ab_real), axis=[1, 2, 3])]
+        for _ in range(self.l1_best_of - 1):
+            more = self._generate(l_norm, guide_ab, training=True)
+            errors.append(ops.mean(ops.abs(more - ab_real), axis=[1, 2, 3]))
+        return ops.mean(ops.min(ops.stack(errors), axis=0))
+
     def train_step(self, data):
         l_norm, ab_real, _ = keras.utils.unpack_x_y_sample_weight(data)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        guide_ab = self._guide_of(l_norm)
         for _ in range(self.critic_steps):
-            critic_loss, penalty, gap = self._critic_step(l_norm, ab_real, replicas)
-        generator_loss, ab_error = self._generator_step(l_norm, ab_real, replicas)
+            critic_loss, penalty, gap = self._critic_step(l_norm, ab_real, guide_ab, replicas)
+        generator_loss, ab_error = self._generator_step(l_norm, ab_real, guide_ab, replicas)
         return self._update_metrics(critic_loss, generator_loss, gap, penalty, ab_error)
 
     def test_step(self, data):
