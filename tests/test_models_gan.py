@@ -262,6 +262,8 @@ def test_a_guided_generator_starts_at_its_guide_and_varies_around_it():
     l_norm = tf.random.uniform([2, SIZE, SIZE, 1], -1, 1, seed=1)
     guide_ab = gan.generator.guide_ab(l_norm).numpy()
     assert np.abs(guide_ab).max() > 1e-3
+    # An untrained guide's chroma reaches past tanh's range; the offset clips it to +-0.99.
+    guide_ab = np.clip(guide_ab, -0.99, 0.99)
     # The guide enters every convolution, as the gray image does.
     for layer in gan.generator.generator.layers:
         if isinstance(layer, keras.layers.Concatenate):
@@ -273,6 +275,19 @@ def test_a_guided_generator_starts_at_its_guide_and_varies_around_it():
     output.bias.assign([0.3, -0.3])
     moved = gan(l_norm).numpy()
     np.testing.assert_allclose(np.arctanh(moved), np.arctanh(guide_ab) + [0.3, -0.3], atol=1e-4)
+
+    # A bounded offset: however large the last convolution's output, at most the limit.
+    bounded = GuidedColorGenerator(
+        DiverseColorGenerator(**TINY_GENERATOR, guided=True, offset_limit=0.05),
+        gan.generator.guide,
+    )
+    output = bounded.generator.get_layer("output_conv")
+    output.bias.assign([30.0, -30.0])
+    noise = tf.zeros([2, SIZE, SIZE, 2])
+    moved = np.arctanh(bounded([l_norm, noise]).numpy()) - np.arctanh(guide_ab)
+    np.testing.assert_allclose(moved, np.broadcast_to([0.05, -0.05], moved.shape), atol=1e-4)
+    with pytest.raises(ValueError, match="guided=True"):
+        DiverseColorGenerator(**TINY_GENERATOR, offset_limit=0.05)
 
 
 def test_training_a_guided_gan_leaves_its_guide_untouched():

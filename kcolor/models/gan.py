@@ -124,6 +124,9 @@ class DiverseColorGenerator(keras.Model):
             like the gray image; the output is then the guide moved by the network:
             ``tanh(atanh(guide) + last convolution)``, so an untrained network starts at
             the guide and learns where and how to vary it. Not in the paper.
+        offset_limit: with ``guided``, bound the offset to ``offset_limit *
+            tanh(last convolution)`` (0.08 moves a gray guide by at most about 9 Lab
+            units), so no draw strays far from the guide; None: unbounded.
 
     Inputs:
         ``[l_norm, noise]``: float32 (B, H, W, 1) with ``L / 50 - 1`` and float32
@@ -150,8 +153,11 @@ class DiverseColorGenerator(keras.Model):
         noise_layers=3,
         batch_norm_momentum=0.9,
         guided=False,
+        offset_limit=None,
         **kwargs,
     ):
+        if offset_limit is not None and not guided:
+            raise ValueError("offset_limit bounds a guided generator's offset: set guided=True.")
         filters, kernel_sizes = list(filters), list(kernel_sizes)
         if len(kernel_sizes) != len(filters) + 1:
             raise ValueError(
@@ -189,7 +195,9 @@ class DiverseColorGenerator(keras.Model):
                 name="output_conv" if is_output else f"block{index + 1}_conv",
             )(x)
             if is_output and guided:
-                x = GuideOffset(name="ab_norm", dtype="float32")([guide_input, x])
+                x = GuideOffset(limit=offset_limit, name="ab_norm", dtype="float32")(
+                    [guide_input, x]
+                )
             elif is_output:
                 # float32 under mixed precision too: losses compare it with the photo's ab.
                 x = keras.layers.Activation("tanh", name="ab_norm", dtype="float32")(x)
@@ -212,6 +220,7 @@ class DiverseColorGenerator(keras.Model):
         self.noise_layers = noise_layers
         self.batch_norm_momentum = batch_norm_momentum
         self.guided = guided
+        self.offset_limit = offset_limit
 
     def get_config(self):
         # Not chained to Functional.get_config: that describes the graph, and the
@@ -225,6 +234,7 @@ class DiverseColorGenerator(keras.Model):
             "noise_layers": self.noise_layers,
             "batch_norm_momentum": self.batch_norm_momentum,
             "guided": self.guided,
+            "offset_limit": self.offset_limit,
         }
 
     @classmethod
@@ -235,16 +245,29 @@ class DiverseColorGenerator(keras.Model):
 @keras.saving.register_keras_serializable(package="kcolor")
 class GuideOffset(keras.layers.Layer):
     """``[guide, offset]`` -> ``tanh(atanh(guide) + offset)``: a guide colouring
-    (``ab_norm``, (B, H, W, 2)) moved by a network's unbounded output, still in (-1, 1).
+    (``ab_norm``, (B, H, W, 2)) moved by a network's output, still in (-1, 1).
 
     The guide is clipped to +-0.99 first: atanh is infinite at +-1, and no sRGB colour
     comes that close (|ab| reaches about 0.9 * 110).
+
+    Args:
+        limit: bound the offset to ``limit * tanh(offset)``; None: unbounded.
     """
+
+    def __init__(self, limit=None, **kwargs):
+        super().__init__(**kwargs)
+        self.limit = limit
 
     def call(self, inputs):
         guide, offset = inputs
         guide = ops.clip(ops.cast(guide, "float32"), -0.99, 0.99)
-        return ops.tanh(0.5 * ops.log((1.0 + guide) / (1.0 - guide)) + ops.cast(offset, "float32"))
+        offset = ops.cast(offset, "float32")
+        if self.limit is not None:
+            offset = self.limit * ops.tanh(offset)
+        return ops.tanh(0.5 * ops.log((1.0 + guide) / (1.0 - guide)) + offset)
+
+    def get_config(self):
+        return {**super().get_config(), "limit": self.limit}
 
 
 def _freeze(layer) -> None:
