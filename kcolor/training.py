@@ -162,6 +162,27 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
     return model
 
 
+def checkpoint_path(run_dir, epoch: int) -> Path:
+    """Where a run keeps the weights of epoch ``epoch`` (counted from 1)."""
+    return Path(run_dir) / "checkpoints" / f"epoch_{epoch:03d}.weights.h5"
+
+
+def model_from_checkpoint(run_dir, epoch: int) -> keras.Model:
+    """The run's model with the weights of its epoch-``epoch`` checkpoint: for choosing an
+    epoch on held-out photos when a later one is not better (GAN training oscillates).
+
+    Raises:
+        FileNotFoundError: the run kept no checkpoint of that epoch.
+    """
+    path = checkpoint_path(run_dir, epoch)
+    if not path.is_file():
+        kept = sorted(p.name for p in (Path(run_dir) / "checkpoints").glob("epoch_*.weights.h5"))
+        raise FileNotFoundError(f"{path}: no checkpoint of epoch {epoch}; the run kept {kept}")
+    model = build_model(run_config.load_config(Path(run_dir) / "config.yaml").resolved())
+    model.load_weights(path)
+    return model
+
+
 def _guide_model(name: str) -> keras.Model:
     """A fresh copy of the colorizer ``name`` (a bundled name or a ``.keras`` file) to
     guide a GAN: fresh, as training freezes it (the process's model cache keeps its own)."""

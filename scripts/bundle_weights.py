@@ -46,10 +46,10 @@ def _public(config: dict, mix: dict | None) -> dict:
     return public
 
 
-def _training_record(run_dir: Path, mix: dict | None = None) -> dict:
+def _training_record(run_dir: Path, mix: dict | None = None, epochs: int | None = None) -> dict:
     config = _public(yaml.safe_load((run_dir / "config.yaml").read_text()), mix)
     with open(run_dir / "history.csv", newline="") as handle:
-        history = list(csv.DictReader(handle))
+        history = list(csv.DictReader(handle))[:epochs]
     epochs = len(history)
     steps = epochs * config["steps_per_epoch"]
     seconds = [float(row["epoch_seconds"]) for row in history if row.get("epoch_seconds")]
@@ -101,6 +101,12 @@ def main(argv=None) -> int:
         help="the training mix's mix.json: its sources and average colour (the mean-tint "
         "baseline of kcolor evaluate) go into the manifest",
     )
+    parser.add_argument(
+        "--checkpoint",
+        type=int,
+        metavar="EPOCH",
+        help="store the run's checkpoint of this epoch instead of its final model",
+    )
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="K=V")
     parser.add_argument(
         "--compare",
@@ -119,7 +125,12 @@ def main(argv=None) -> int:
     import kcolor
     from kcolor import bundled
 
-    model = kcolor.load_model(str(args.run_dir / "model.keras"))
+    if args.checkpoint is None:
+        model = kcolor.load_model(str(args.run_dir / "model.keras"))
+    else:
+        from kcolor import training
+
+        model = training.model_from_checkpoint(args.run_dir, args.checkpoint)
     for setting in args.settings:
         key, _, value = setting.partition("=")
         if key not in ("boost", "fading", "decoding", "temperature"):
@@ -127,7 +138,7 @@ def main(argv=None) -> int:
         setattr(model, key, yaml.safe_load(value))
     stored = model.generator if args.name == "gan" else model
     mix = json.loads(args.mix.read_text()) if args.mix else None
-    metadata = {"training": _training_record(args.run_dir, mix)}
+    metadata = {"training": _training_record(args.run_dir, mix, args.checkpoint)}
     if args.report:
         report = json.loads(args.report.read_text())
         metadata["metrics"] = {key: report[key] for key in _REPORTED if key in report}

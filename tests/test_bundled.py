@@ -142,6 +142,7 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
             "steps_per_epoch": 2,
             "critic_steps": 1,
             "preview_images": 0,
+            "checkpoint_every": 1,
             "model_args": {
                 "generator": {"filters": [8], "kernel_sizes": [3, 3], "noise_layers": 1},
                 "critic": {"filters": [4], "dense_units": 4},
@@ -204,7 +205,34 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
     assert entry["training"]["wall_seconds"] is not None
     assert len(entry["training"]["history"]) == 2
     assert entry["metrics"]["model"]["diversity"] == 4.0
-    assert isinstance(bundled.load("gan", folder), DiverseColorGenerator)
+    final = bundled.load("gan", folder)
+    assert isinstance(final, DiverseColorGenerator)
+
+    # An earlier epoch, chosen on held-out photos, through its checkpoint.
+    scripts = Path(__file__).parent.parent / "scripts"
+    first_epoch = tmp_path / "epoch1.keras"
+    for command in (
+        [scripts / "checkpoint_model.py", tmp_path / "run", "1", "-o", first_epoch],
+        [scripts / "bundle_weights.py", tmp_path / "run", "--name", "gan", "--checkpoint", "1",
+         "--folder", tmp_path / "early"],
+    ):
+        result = subprocess.run(
+            [sys.executable, *map(str, command)], capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    early = bundled.read_manifest(tmp_path / "early")["models"]["gan"]["training"]
+    assert early["epochs"] == 1 and len(early["history"]) == 1 and early["steps"] == 2
+    saved = keras.saving.load_model(first_epoch).generator
+    loaded = bundled.load("gan", tmp_path / "early")
+    l_norm = np.random.default_rng(2).uniform(-1, 1, (1, 16, 16, 1)).astype("float32")
+    np.testing.assert_allclose(call(loaded, l_norm), call(saved, l_norm), atol=0.02)
+    assert np.abs(call(loaded, l_norm) - call(final, l_norm)).max() > 1e-4
+    missing = subprocess.run(
+        [sys.executable, str(scripts / "checkpoint_model.py"), str(tmp_path / "run"), "7", "-o",
+         str(tmp_path / "epoch7.keras")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert missing.returncode == 1 and "no checkpoint of epoch 7" in missing.stderr
 
 
 def test_the_shipped_models_load_checked_and_fit_the_budget():
