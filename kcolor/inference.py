@@ -273,7 +273,8 @@ class Colorizer:
                     "needs the GAN."
                 )
             return self.model(l_norm, training=False)[:, None]
-        generator = getattr(self.model, "generator", self.model)
+        # A GAN colorizes with its generator; a bare (or guided) generator is one.
+        generator = self.model.generator if isinstance(self.model, DiverseColorGAN) else self.model
         seed = random_seed() if seed is None else seed
         return sample_colourings(generator, l_norm, samples, seed)
 

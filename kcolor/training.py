@@ -123,7 +123,7 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
         model.compile(optimizer=_optimizer(config, config.learning_rate, total_steps))
         return model
     arguments = dict(config.model_args)
-    source_generator = getattr(source, "generator", source)
+    source_generator = source.generator if isinstance(source, models.DiverseColorGAN) else source
     source_critic = getattr(source, "critic", None)
     source_guide = getattr(source_generator, "guide", None)
     if isinstance(source_generator, models.GuidedColorGenerator):

@@ -318,6 +318,11 @@ def test_a_guided_gan_round_trips_through_a_keras_file(tmp_path):
     )
     with pytest.raises(ValueError, match="guided=True"):
         GuidedColorGenerator(DiverseColorGenerator(**TINY_GENERATOR), gan.generator.guide)
+    # The guided generator alone (as bundled) colorizes as the GAN holding it.
+    from kcolor import inference
+
+    bare = inference.Colorizer(restored.generator, 32).predict_ab(l_norm, 2, seed=5)
+    np.testing.assert_allclose(bare, gan.sample(l_norm, 2, seed=5), atol=1e-5)
 
 
 def test_the_best_of_n_l1_term_pulls_only_the_closest_draw():

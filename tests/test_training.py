@@ -539,6 +539,13 @@ def test_a_guided_gan_trains_saves_and_continues_with_its_frozen_guide(tmp_path,
     assert isinstance(continued.generator, GuidedColorGenerator)
     assert _weights_equal(continued.generator, loaded.generator)
     assert _weights_equal(continued.generator.guide, guide)
+    # From the guided generator alone (what the bundled GAN is), the guide comes too.
+    generator_path = tmp_path / "guided_generator.keras"
+    loaded.generator.save(generator_path)
+    from_generator = training.build_model(
+        tiny_config("gan", photo_folders, init_from=str(generator_path), **settings).resolved()
+    )
+    assert _weights_equal(from_generator.generator, loaded.generator)
     with pytest.raises(ValueError, match="guide is a GAN setting"):
         tiny_config("hypercolumn", photo_folders, guide=str(guide_path)).resolved()
     with pytest.raises(FileNotFoundError, match="neither a bundled model"):
