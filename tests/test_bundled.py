@@ -11,7 +11,7 @@ import pytest
 
 import kcolor
 from kcolor import bundled
-from kcolor.models import DiverseColorGenerator, HypercolumnColorizer
+from kcolor.models import DiverseColorGenerator, GuidedColorGenerator, HypercolumnColorizer
 
 
 def tiny_models():
@@ -85,8 +85,6 @@ def test_missing_or_corrupt_weights_are_named(tmp_path):
 
 
 def test_a_guided_gan_is_bundled_without_a_second_copy_of_its_guide(tmp_path):
-    from kcolor.models import GuidedColorGenerator
-
     hypercolumn = tiny_models()["hypercolumn"]
     bundled.write(hypercolumn, "hypercolumn", tmp_path, {})
     # The guide as training gets it: the bundled model, loaded from its float16 storage.
@@ -246,4 +244,11 @@ def test_the_shipped_models_load_checked_and_fit_the_budget():
         assert entry["training"]["steps"] > 0 and entry["training"]["data"]
         assert entry["metrics"]["model"]["psnr"] > 0
     assert isinstance(kcolor.load_model(), HypercolumnColorizer)
-    assert isinstance(kcolor.load_model("gan"), DiverseColorGenerator)
+    gan = kcolor.load_model("gan")
+    # The GAN is guided by the bundled hypercolumn model, whose weights it does not repeat.
+    assert isinstance(gan, GuidedColorGenerator) and gan.generator.guided
+    assert manifest["models"]["gan"]["guide"] == {
+        "name": "hypercolumn",
+        "sha256": manifest["models"]["hypercolumn"]["sha256"],
+    }
+    assert manifest["models"]["gan"]["bytes"] < 1_000_000
