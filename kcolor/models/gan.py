@@ -270,6 +270,14 @@ class GuideOffset(keras.layers.Layer):
         return {**super().get_config(), "limit": self.limit}
 
 
+def _with_models(config: dict, *keys) -> dict:
+    """A copy of a composite model's config with the nested models under ``keys`` built."""
+    config = dict(config)
+    for key in keys:
+        config[key] = keras.saving.deserialize_keras_object(config[key])
+    return config
+
+
 def _freeze(layer) -> None:
     """Make ``layer`` and every layer inside it untrainable. Layer by layer: a model
     built from a config that says ``trainable: False`` ignores a later ``trainable =
@@ -352,10 +360,7 @@ class GuidedColorGenerator(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["guide"] = keras.saving.deserialize_keras_object(config["guide"])
-        return cls(**config)
+        return cls(**_with_models(config, "generator", "guide"))
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
@@ -756,7 +761,4 @@ class DiverseColorGAN(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["critic"] = keras.saving.deserialize_keras_object(config["critic"])
-        return cls(**config)
+        return cls(**_with_models(config, "generator", "critic"))
