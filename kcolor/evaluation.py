@@ -118,9 +118,10 @@ def evaluate_files(
         results = [inference.compose(original, ab) for ab in ab_norm[0]]
         gray = inference.compose(original, np.zeros((1, 1, 2), np.float32))
         per_sample = [_scores(result, original) for result in results]
+        means = {key: float(np.mean([one[key] for one in per_sample])) for key in _BASELINE_KEYS}
         scores = {
             "file": name,
-            "model": {key: float(np.mean([one[key] for one in per_sample])) for key in per_sample[0]},
+            "model": means,
             "no_colour": _scores(gray, original),
             "mean_tint": _scores(inference.compose(original, tint_ab_norm), original),
             "photo_colourfulness": float(metrics.colourfulness(original)),

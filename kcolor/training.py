@@ -162,9 +162,13 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
     return model
 
 
+# Keras' ModelCheckpoint fills in the epoch (from 1) when it writes one.
+_CHECKPOINT_NAME = "epoch_{epoch:03d}.weights.h5"
+
+
 def checkpoint_path(run_dir, epoch: int) -> Path:
     """Where a run keeps the weights of epoch ``epoch`` (counted from 1)."""
-    return Path(run_dir) / "checkpoints" / f"epoch_{epoch:03d}.weights.h5"
+    return Path(run_dir) / "checkpoints" / _CHECKPOINT_NAME.format(epoch=epoch)
 
 
 def model_from_checkpoint(run_dir, epoch: int) -> keras.Model:
@@ -378,7 +382,7 @@ def _callbacks(config, run_dir: Path, worker: Worker, preview, scratch: Path):
         keras.callbacks.TensorBoard(log_dir=str(log_dir), update_freq="epoch"),
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
         keras.callbacks.ModelCheckpoint(
-            str(out_dir / "checkpoints" / "epoch_{epoch:03d}.weights.h5"),
+            str(out_dir / "checkpoints" / _CHECKPOINT_NAME),
             save_weights_only=True,
             save_freq=config.checkpoint_every * config.steps_per_epoch,
         ),

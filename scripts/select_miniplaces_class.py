@@ -49,13 +49,19 @@ def main(argv=None) -> int:
     train = sorted((args.root / "images" / "train" / folder).glob("*.jpg"))
     val = [
         args.root / "images" / path
-        for path, label in (line.split() for line in (args.root / "val.txt").read_text().splitlines())
+        for path, label in (
+            line.split() for line in (args.root / "val.txt").read_text().splitlines()
+        )
         if int(label) == index
     ]
     if not train or not val:
-        raise SystemExit(f"{args.root}: no photos of {args.name!r} (train {len(train)}, val {len(val)})")
-    print(f"{args.name}: {link_all(train, args.output / 'train')} training photos, "
-          f"{link_all(val, args.output / 'val')} validation photos in {args.output}")
+        raise SystemExit(
+            f"{args.root}: no photos of {args.name!r} (train {len(train)}, val {len(val)})"
+        )
+    print(
+        f"{args.name}: {link_all(train, args.output / 'train')} training photos, "
+        f"{link_all(val, args.output / 'val')} validation photos in {args.output}"
+    )
     return 0
 
 

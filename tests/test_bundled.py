@@ -95,7 +95,10 @@ def test_a_guided_gan_is_bundled_without_a_second_copy_of_its_guide(tmp_path):
     guided = GuidedColorGenerator(generator, guide)
     entry = bundled.write(guided, "gan", tmp_path, {}, guide="hypercolumn")
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert entry["guide"] == {"name": "hypercolumn", "sha256": manifest["models"]["hypercolumn"]["sha256"]}
+    assert entry["guide"] == {
+        "name": "hypercolumn",
+        "sha256": manifest["models"]["hypercolumn"]["sha256"],
+    }
     assert entry["bytes"] < 0.5 * manifest["models"]["hypercolumn"]["bytes"]
 
     loaded = bundled.load("gan", tmp_path)
@@ -211,8 +214,16 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
     first_epoch = tmp_path / "epoch1.keras"
     for command in (
         [scripts / "checkpoint_model.py", tmp_path / "run", "1", "-o", first_epoch],
-        [scripts / "bundle_weights.py", tmp_path / "run", "--name", "gan", "--checkpoint", "1",
-         "--folder", tmp_path / "early"],
+        [
+            scripts / "bundle_weights.py",
+            tmp_path / "run",
+            "--name",
+            "gan",
+            "--checkpoint",
+            "1",
+            "--folder",
+            tmp_path / "early",
+        ],
     ):
         result = subprocess.run(
             [sys.executable, *map(str, command)], capture_output=True, text=True, timeout=300
@@ -226,9 +237,17 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
     np.testing.assert_allclose(call(loaded, l_norm), call(saved, l_norm), atol=0.02)
     assert np.abs(call(loaded, l_norm) - call(final, l_norm)).max() > 1e-4
     missing = subprocess.run(
-        [sys.executable, str(scripts / "checkpoint_model.py"), str(tmp_path / "run"), "7", "-o",
-         str(tmp_path / "epoch7.keras")],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(scripts / "checkpoint_model.py"),
+            str(tmp_path / "run"),
+            "7",
+            "-o",
+            str(tmp_path / "epoch7.keras"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert missing.returncode == 1 and "no checkpoint of epoch 7" in missing.stderr
 

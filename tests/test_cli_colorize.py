@@ -192,7 +192,9 @@ def test_evaluate_reports_gan_diversity(tiny_model_files, tmp_path):
     assert report["model"]["diversity"] > 0
     assert all(image["model"]["diversity"] > 0 for image in report["per_image"])
     # The mean over the four colourings sits below the best one, strictly when they differ.
-    assert all(image["model"]["best_psnr"] > image["model"]["psnr"] for image in report["per_image"])
+    assert all(
+        image["model"]["best_psnr"] > image["model"]["psnr"] for image in report["per_image"]
+    )
     assert report["model"]["best_psnr"] > report["model"]["psnr"]
     with Image.open(sheet) as image:
         # gray | 4 colourings | original

@@ -335,8 +335,7 @@ def test_the_best_of_n_l1_term_pulls_only_the_closest_draw():
     gan.compile(l1_weight=1.0, l1_best_of=3)
     # Two more draws, each closer to the photo than ``far`` (|tanh| < 1): the best counts.
     best = float(gan._best_of_l1(l_norm, photo, None, far))
-    draws = [float(tf.reduce_mean(tf.abs(gan(l_norm, training=True)))) for _ in range(4)]
-    assert 0.0 < best < 1.0 and best < 2 * max(draws)
+    assert 0.0 < best < 1.0
     assert float(gan._best_of_l1(l_norm, far, None, far)) == 0.0
     with pytest.raises(ValueError, match="l1_best_of"):
         gan.compile(l1_best_of=0)
