@@ -6,6 +6,9 @@ Submodules (imported on first use, so ``kcolor --version`` does not load TensorF
     kcolor.decoding   decoding encoded images in graphs, skipping the broken ones.
     kcolor.models     the colorization models (Larsson et al. 2016, Cao et al. 2017).
     kcolor.inference  the full-resolution colorize path; kcolor.colorize, kcolor.load_model.
+    kcolor.precision  float32, bfloat16 or int8 inference, and which this machine runs fastest.
+    kcolor.int8       int8 inference: TFLite conversions made on first use and cached.
+    kcolor.batch      colorizing many files, reading and writing beside the network.
     kcolor.metrics    PSNR, SSIM, ab-error AuC, colourfulness.
     kcolor.sources    resolving folders, globs, files and shards to file lists.
     kcolor.tfrecords  sharding image folders into TFRecord files.
@@ -26,16 +29,22 @@ _SUBMODULES = (
     "evaluation",
     "export",
     "inference",
+    "int8",
     "metrics",
     "models",
     "outputs",
+    "precision",
     "serving",
     "sources",
     "tfrecords",
     "tflite",
 )
 # Functions re-exported from their modules, also imported on first use.
-_FUNCTIONS = {"colorize": "inference", "load_model": "inference"}
+_FUNCTIONS = {
+    "colorize": "inference",
+    "load_model": "inference",
+    "make_colorizer": "inference",
+}
 __all__ = ["__version__", *_SUBMODULES, *_FUNCTIONS]
 
 

@@ -40,6 +40,7 @@ def _build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders or globs")
     colorize.add_argument("-o", "--output", required=True, help="output folder")
     _add_model_arguments(colorize)
+    _add_precision(colorize)
     colorize.add_argument(
         "--samples", type=int, default=1, help="colourings per photo (GAN models only)"
     )
@@ -59,6 +60,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "inputs", nargs="+", metavar="DATA", help="files, folders, globs or TFRecord shards"
     )
     _add_model_arguments(evaluate)
+    _add_precision(evaluate)
     evaluate.add_argument("--json", help="write the full report to this JSON file")
     evaluate.add_argument("--sheet", help="write a gray | result | original contact sheet PNG")
     evaluate.add_argument("--sheet-rows", type=int, default=8, help="photos on the sheet (8)")
@@ -216,6 +218,17 @@ def _add_model_arguments(command: argparse.ArgumentParser) -> None:
     _add_max_pixels(command)
 
 
+def _add_precision(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16", "int8"),
+        default="auto",
+        help="arithmetic of the network: auto (default) takes bfloat16 where the CPU "
+        "computes it natively (AVX512-BF16 or AMX) and float32 elsewhere; int8 runs an "
+        "int8 TFLite conversion, made on first use and cached",
+    )
+
+
 def _add_max_pixels(command: argparse.ArgumentParser) -> None:
     from kcolor.limits import DEFAULT_MAX_PIXELS
 
@@ -240,8 +253,10 @@ def _colorizer(args: argparse.Namespace):
     if args.model and str(args.model).endswith(".tflite"):
         from kcolor import tflite
 
+        if args.precision != "auto":
+            raise ValueError("--precision does not apply to a .tflite model (its file fixes it).")
         return tflite.LiteColorizer(args.model, args.size)
-    return inference.Colorizer(inference.load_model(args.model), args.size)
+    return inference.make_colorizer(inference.load_model(args.model), args.size, args.precision)
 
 
 def _colorize(args: argparse.Namespace) -> int:

@@ -106,9 +106,22 @@ def _lab_f_inverse(f):
     return _select(f > _LAB_F_LIMIT, f * f * f, (f - _LAB_OFFSET) / _LAB_KAPPA_SLOPE)
 
 
+def _linear_rgb(rgb):
+    """Linear-light RGB (float32) of sRGB ``rgb``, uint8 or float in [0, 1].
+
+    uint8 has 256 levels: their linear values are computed once per call and looked
+    up, which costs a fraction of the power function on every pixel of a full-size photo.
+    """
+    rgb = tf.convert_to_tensor(rgb)
+    if rgb.dtype == tf.uint8:
+        levels = _srgb_to_linear(tf.range(256, dtype=tf.float32) / 255.0)
+        return tf.gather(levels, tf.cast(rgb, tf.int32))
+    return _srgb_to_linear(_as_float_image(rgb))
+
+
 def _rgb_to_scaled_lab(rgb, scale, offset):
     """``Lab * scale + offset`` per channel, with the scaling folded into the last matmul."""
-    linear = _srgb_to_linear(_as_float_image(rgb))
+    linear = _linear_rgb(rgb)
     relative_xyz = _times_matrix(linear, _WHITE_XYZ_FROM_LINEAR_RGB)
     shift = (offset - _LAB_SHIFT * scale).astype(np.float32)
     return _times_matrix(_lab_f(relative_xyz), _LAB_FROM_F * scale) + shift

@@ -51,6 +51,15 @@ INFO_FILE = "export_info.json"
 PARITY_TOLERANCE = 1e-4
 
 
+# Processing shapes are named height * _KEY_BASE + width (sides stay far below it).
+_KEY_BASE = 1 << 20
+
+
+def _tensor_array(dtype, size, element_shape):
+    """A TensorArray whose elements may differ in size (photos of several shapes)."""
+    return tf.TensorArray(dtype, size, infer_shape=False, element_shape=element_shape)
+
+
 class ExportError(ValueError):
     """An export cannot be written as asked; the message says why."""
 
@@ -96,43 +105,124 @@ class ServingGraph:
 
     def colorize_encoded(self, image_bytes, seeds):
         """string (B,) encoded photos of any sizes -> ``(png, error)``, string (B,) each:
-        the PNG of each photo alone and ``""``, or ``""`` and why it was not colorized."""
+        the PNG of each photo alone and ``""``, or ``""`` and why it was not colorized.
 
-        def colorize(rgb, seed):
-            _, colored = self.colorize_uint8(rgb[None], seed[None])
-            return tf.io.encode_png(inference.to_uint8(colored[0])), tf.constant("")
+        Photos that share a processing size run through the network together, one call
+        per size (a GPU server then computes a request's photos as a batch); decoding,
+        composing and encoding go one photo at a time, and a photo that cannot be decoded
+        or is over the pixel limit fails alone.
+        """
+        count = tf.shape(image_bytes)[0]
+        lightness, keys, errors = self._model_inputs(image_bytes, count)
+        ab = self._predict_groups(lightness, keys, seeds, count)
+        return self._encode_outputs(image_bytes, ab, keys, errors, count)
 
-        def one(args):
-            encoded, seed = args
-            shape = decoding.declared_shape(encoded)
+    def _model_inputs(self, image_bytes, count):
+        """Decode each photo and make its model input. Returns a TensorArray of
+        ``l_norm`` (h, w, 1) per photo, int64 keys (B,) naming each processing shape
+        (-1 for a photo that failed) and the failures' reasons, string (B,)."""
 
-            def refuse():
-                message = tf.strings.format(
-                    "{}x{} pixels is over the limit of {} pixels",
-                    (shape[1], shape[0], self.max_pixels),
+        def refuse(shape):
+            message = tf.strings.format(
+                "{}x{} pixels is over the limit of {} pixels",
+                (shape[1], shape[0], self.max_pixels),
+            )
+            return tf.zeros([1, 1, 1]), tf.constant(-1, tf.int64), message
+
+        def attempt(encoded):
+            # Decoded under a guard: a broken photo fails alone, not the request.
+            guarded = decoding.try_process(
+                "", encoded, lambda data: inference.to_uint8(decoding.decode_image_bytes(data))
+            )
+            _, _, rgb, succeeded = guarded.get_single_element()
+
+            def prepare():
+                l_norm = inference.lightness_input(rgb[None], self.size, self.multiple)[0]
+                shape = tf.cast(tf.shape(l_norm), tf.int64)
+                return l_norm, shape[0] * _KEY_BASE + shape[1], tf.constant("")
+
+            def explain():
+                return (
+                    tf.zeros([1, 1, 1]),
+                    tf.constant(-1, tf.int64),
+                    (decoding.explain_undecodable(encoded)),
                 )
-                return tf.constant(""), message
 
-            def attempt():
-                # Decoded under a guard: a broken photo fails alone, not the request.
-                guarded = decoding.try_process(
-                    "",
-                    encoded,
-                    lambda data: inference.to_uint8(decoding.decode_image_bytes(data)),
-                )
-                _, _, rgb, succeeded = guarded.get_single_element()
-                return tf.cond(
-                    succeeded,
-                    lambda: colorize(rgb, seed),
-                    lambda: (tf.constant(""), decoding.explain_undecodable(encoded)),
-                )
+            return tf.cond(succeeded, prepare, explain)
 
+        def body(index, lightness, keys, errors):
+            encoded = image_bytes[index]
             if self.max_pixels is None:
-                return attempt()
-            return tf.cond(shape[0] * shape[1] > self.max_pixels, refuse, attempt)
+                l_norm, key, error = attempt(encoded)
+            else:
+                shape = decoding.declared_shape(encoded)
+                l_norm, key, error = tf.cond(
+                    shape[0] * shape[1] > self.max_pixels,
+                    lambda: refuse(shape),
+                    lambda: attempt(encoded),
+                )
+            return (
+                index + 1,
+                lightness.write(index, l_norm),
+                keys.write(index, key),
+                (errors.write(index, error)),
+            )
 
-        spec = tf.TensorSpec([], tf.string)
-        return tf.map_fn(one, (image_bytes, seeds), fn_output_signature=(spec, spec))
+        _, lightness, keys, errors = tf.while_loop(
+            lambda index, *_: index < count,
+            body,
+            (
+                tf.constant(0),
+                _tensor_array(tf.float32, count, [None, None, 1]),
+                tf.TensorArray(tf.int64, count, element_shape=[]),
+                tf.TensorArray(tf.string, count, element_shape=[]),
+            ),
+        )
+        return lightness, keys.stack(), errors.stack()
+
+    def _predict_groups(self, lightness, keys, seeds, count):
+        """``ab_norm`` of every photo that was decoded, one network call per processing
+        shape: a TensorArray of (h, w, 2)."""
+        shapes, _ = tf.unique(keys)
+
+        def body(index, ab):
+            key = shapes[index]
+            members = tf.cast(tf.where(tf.equal(keys, key))[:, 0], tf.int32)
+
+            def predict():
+                ab_norm = self.predict_ab(lightness.gather(members), tf.gather(seeds, members))
+                return ab.scatter(members, ab_norm)
+
+            ab = tf.cond(key >= 0, predict, lambda: ab)
+            return index + 1, ab
+
+        _, ab = tf.while_loop(
+            lambda index, _: index < tf.size(shapes),
+            body,
+            (tf.constant(0), _tensor_array(tf.float32, count, [None, None, 2])),
+        )
+        return ab
+
+    def _encode_outputs(self, image_bytes, ab, keys, errors, count):
+        """The PNG of each decoded photo with its ab, at the photo's own size."""
+
+        def colorize(index):
+            # Decoded again rather than kept: a request's photos are not all held at once.
+            rgb = inference.to_uint8(decoding.decode_image_bytes(image_bytes[index]))[None]
+            ab_norm = tf.image.resize(ab.read(index)[None], tf.shape(rgb)[1:3])
+            colored = inference.colour_pixels(rgb, ab_norm)
+            return tf.io.encode_png(inference.to_uint8(colored[0]))
+
+        def body(index, pngs):
+            png = tf.cond(keys[index] >= 0, lambda: colorize(index), lambda: tf.constant(""))
+            return index + 1, pngs.write(index, png)
+
+        _, pngs = tf.while_loop(
+            lambda index, _: index < count,
+            body,
+            (tf.constant(0), tf.TensorArray(tf.string, count, element_shape=[])),
+        )
+        return pngs.stack(), errors
 
     def endpoints(self) -> dict:
         """``{signature name: (function, input signature)}`` for an ExportArchive."""

@@ -16,8 +16,10 @@ of TensorFlow's area resize in step 1, and per strip a few float temporaries
 
 import functools
 import io
+import json
 import os
 import random
+import weakref
 import zipfile
 
 import keras
@@ -26,6 +28,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from kcolor import bundled, color, data, decoding
+from kcolor import precision as precision_module
 from kcolor.limits import DEFAULT_MAX_PIXELS, MAX_ASPECT
 from kcolor.models import (
     DiverseColorGAN,
@@ -58,6 +61,10 @@ def check_pixels(name: str, width: int, height: int, max_pixels: int | None) -> 
 
 def exif_orientation(encoded: bytes) -> int:
     """EXIF orientation (1-8) of an encoded image, 1 when absent or unreadable."""
+    if encoded.startswith(decoding.PNG_SIGNATURE) and b"eXIf" not in encoded:
+        # Pillow looks for a PNG's EXIF by decoding the whole image (the chunk may follow
+        # the pixels): as long as decoding it again. Without an eXIf chunk there is none.
+        return 1
     try:
         with Image.open(io.BytesIO(encoded)) as image:
             return int(image.getexif().get(0x0112, 1))
@@ -106,12 +113,21 @@ def read_image(source, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarra
             check_pixels("array", source.shape[1], source.shape[0], max_pixels)
         return _array_to_rgb(source)
     path = os.fspath(source)
+    return decode_photo(path, read_file(path), max_pixels)
+
+
+def read_file(path) -> bytes:
+    """The bytes of a photo file.
+
+    Raises:
+        ImageReadError: naming the file, when it cannot be read.
+    """
+    path = os.fspath(path)
     try:
         with open(path, "rb") as handle:
-            encoded = handle.read()
+            return handle.read()
     except OSError as error:
         raise ImageReadError(f"{path}: cannot be read ({error.strerror or error})") from error
-    return decode_photo(path, encoded, max_pixels)
 
 
 def decode_photo(
@@ -240,15 +256,21 @@ _COLORIZERS = (HypercolumnColorizer, DiverseColorGAN, DiverseColorGenerator, Gui
 class Colorizer:
     """A loaded model with its calling convention, for :func:`colorize_rgb`.
 
+    The network runs as one TensorFlow graph traced for any input size (about 1.3x
+    faster than calling the Keras model eagerly), kept per model object so that
+    colorizers made again for the same model reuse it.
+
     Args:
         model: a :class:`~kcolor.models.HypercolumnColorizer`, a
             :class:`~kcolor.models.DiverseColorGAN` or a bare
             :class:`~kcolor.models.DiverseColorGenerator` or
             :class:`~kcolor.models.GuidedColorGenerator`.
         size: shorter side of the processing size, in pixels.
+        precision: "float32", "bfloat16" or "auto" (see :mod:`kcolor.precision`; for
+            "int8" use :func:`make_colorizer`).
     """
 
-    def __init__(self, model, size: int = 256):
+    def __init__(self, model, size: int = 256, precision: str = "float32"):
         if not isinstance(model, _COLORIZERS):
             raise TypeError(
                 "model must be a HypercolumnColorizer, DiverseColorGAN, DiverseColorGenerator "
@@ -256,31 +278,93 @@ class Colorizer:
             )
         if size < 1:
             raise ValueError(f"size must be >= 1. Received: size={size}")
+        self.precision = precision_module.resolve(precision)
+        if self.precision == "int8":
+            raise ValueError("Colorizer runs Keras models; make_colorizer() gives int8 ones.")
         self.model = model
         self.size = size
         # VGG16's four poolings need sides divisible by 16; the GAN keeps any size.
         self.multiple = 16 if isinstance(model, HypercolumnColorizer) else 1
         self.diverse = not isinstance(model, HypercolumnColorizer)
+        # The network that colorizes: a GAN's generator (a guided one included).
+        self.network = model.generator if isinstance(model, DiverseColorGAN) else model
+        self.noise_channels = self.network.noise_channels if self.diverse else 0
+        if self.precision == "bfloat16":
+            self.network = precision_module.in_bfloat16(self.network)
+        self._graph = _network_graph(self.network, self.diverse)
 
     def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):
         """``ab_norm`` (B, samples, h, w, 2) for ``l_norm`` (B, h, w, 1)."""
         if samples < 1:
             raise ValueError(f"samples must be >= 1. Received: samples={samples}")
-        if isinstance(self.model, HypercolumnColorizer):
+        if not self.diverse:
             if samples != 1:
                 raise ValueError(
                     "The hypercolumn model gives one colouring per image; samples > 1 "
                     "needs the GAN."
                 )
-            return self.model(l_norm, training=False)[:, None]
-        # A GAN colorizes with its generator; a bare (or guided) generator is one.
-        generator = self.model.generator if isinstance(self.model, DiverseColorGAN) else self.model
+            return self._graph(tf.convert_to_tensor(l_norm, tf.float32))[:, None]
         seed = random_seed() if seed is None else seed
-        return sample_colourings(generator, l_norm, samples, seed)
+        return self._graph(
+            tf.convert_to_tensor(l_norm, tf.float32),
+            tf.constant(samples, tf.int32),
+            tf.constant(seed, tf.int64),
+        )
 
     def model_input(self, rgb):
         """uint8 RGB (H, W, 3) -> ``l_norm`` (1, h, w, 1) at the processing size."""
         return lightness_input(tf.convert_to_tensor(rgb)[None], self.size, self.multiple)
+
+
+_L_NORM_SPEC = tf.TensorSpec([None, None, None, 1], tf.float32)
+# One traced graph per network object and config (see Colorizer): a changed decoding
+# setting is in the config and gets a new graph.
+_GRAPHS = weakref.WeakKeyDictionary()
+
+
+def _network_graph(network, diverse: bool):
+    """The graph function of ``network``: ``l_norm -> ab_norm`` for the hypercolumn,
+    ``(l_norm, samples, seed) -> (B, samples, h, w, 2)`` for a generator."""
+    key = json.dumps(network.get_config(), sort_keys=True, default=str)
+    cached = _GRAPHS.get(network)
+    if cached is None or cached[0] != key:
+        # A weak reference: the cache must not keep the network alive through its graph.
+        network_ref = weakref.ref(network)
+        if diverse:
+
+            def colourings(l_norm, samples, seed):
+                return sample_colourings(network_ref(), l_norm, samples, seed)
+
+            signature = [_L_NORM_SPEC, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int64)]
+            graph = tf.function(colourings, input_signature=signature)
+        else:
+            graph = tf.function(
+                lambda l_norm: network_ref()(l_norm, training=False),
+                input_signature=[_L_NORM_SPEC],
+            )
+        cached = _GRAPHS[network] = (key, graph)
+    return cached[1]
+
+
+def make_colorizer(model, size: int = 256, precision: str = "auto"):
+    """The colorizer of ``model`` in ``precision``.
+
+    Args:
+        model: a model object (see :class:`Colorizer`).
+        size: shorter side of the processing size, in pixels.
+        precision: "auto" (default: bfloat16 where the CPU computes it natively,
+            float32 elsewhere), "float32", "bfloat16" or "int8" (see
+            :mod:`kcolor.precision`).
+
+    Returns:
+        A :class:`Colorizer`, or for "int8" a :class:`kcolor.int8.Int8Colorizer`; both
+        have ``model_input`` and ``predict_ab``.
+    """
+    if precision_module.resolve(precision) == "int8":
+        from kcolor import int8  # loads the TFLite runtime only when asked for
+
+        return int8.Int8Colorizer(model, size)
+    return Colorizer(model, size, precision)
 
 
 def random_seed() -> int:
@@ -299,12 +383,13 @@ def compose(rgb: np.ndarray, ab_norm) -> np.ndarray:
         uint8 (H, W, 3) RGB, the same size as ``rgb``.
     """
     height, width = rgb.shape[:2]
-    ab_norm = np.asarray(ab_norm, np.float32)
+    ab_norm = tf.convert_to_tensor(np.asarray(ab_norm, np.float32))
+    columns = _bilinear_axis(width, ab_norm.shape[1], 0, width)
     output = np.empty((height, width, 3), np.uint8)
     for top in range(0, height, _STRIP_ROWS):
         bottom = min(top + _STRIP_ROWS, height)
-        ab_rows = upsample_rows(ab_norm, height, width, top, bottom)
-        output[top:bottom] = to_uint8(colour_pixels(rgb[top:bottom], ab_rows)).numpy()
+        rows = _bilinear_axis(height, ab_norm.shape[0], top, bottom)
+        output[top:bottom] = _colorized_strip(rgb[top:bottom], ab_norm, *rows, *columns).numpy()
     return output
 
 
@@ -320,7 +405,21 @@ def _bilinear_axis(size_out: int, size_in: int, start: int, stop: int):
     return np.clip(low, 0, size_in - 1), np.clip(low + 1, 0, size_in - 1), fraction
 
 
-def upsample_rows(ab_norm: np.ndarray, height: int, width: int, top: int, bottom: int):
+def _interpolate(ab_norm, row_low, row_high, row_fraction, col_low, col_high, col_fraction):
+    """Bilinear interpolation of ``ab_norm`` (h, w, C) at the given source indices and
+    weights (:func:`_bilinear_axis`): float32 (rows, columns, C)."""
+    col_fraction = col_fraction[None, :, None]
+
+    def along_columns(rows):
+        left, right = tf.gather(rows, col_low, axis=1), tf.gather(rows, col_high, axis=1)
+        return left + (right - left) * col_fraction
+
+    upper = along_columns(tf.gather(ab_norm, row_low))
+    lower = along_columns(tf.gather(ab_norm, row_high))
+    return upper + (lower - upper) * row_fraction[:, None, None]
+
+
+def upsample_rows(ab_norm, height: int, width: int, top: int, bottom: int):
     """Rows ``top..bottom`` of ``tf.image.resize(ab_norm, (height, width))`` (bilinear),
     equal to it bit for bit, without making the whole (height, width) result.
 
@@ -331,18 +430,32 @@ def upsample_rows(ab_norm: np.ndarray, height: int, width: int, top: int, bottom
         ab_norm: float32 (h, w, C).
 
     Returns:
-        float32 (bottom - top, width, C).
+        float32 tensor (bottom - top, width, C).
     """
-    row_low, row_high, row_fraction = _bilinear_axis(height, ab_norm.shape[0], top, bottom)
-    col_low, col_high, col_fraction = _bilinear_axis(width, ab_norm.shape[1], 0, width)
-    col_fraction = col_fraction[None, :, None]
+    ab_norm = tf.convert_to_tensor(ab_norm, tf.float32)
+    rows = _bilinear_axis(height, ab_norm.shape[0], top, bottom)
+    columns = _bilinear_axis(width, ab_norm.shape[1], 0, width)
+    return _interpolate(ab_norm, *rows, *columns)
 
-    def along_columns(rows):
-        left, right = rows[:, col_low], rows[:, col_high]
-        return left + (right - left) * col_fraction
 
-    upper, lower = along_columns(ab_norm[row_low]), along_columns(ab_norm[row_high])
-    return upper + (lower - upper) * row_fraction[:, None, None]
+_INDICES = tf.TensorSpec([None], tf.int64)
+_WEIGHTS = tf.TensorSpec([None], tf.float32)
+
+
+# One graph for every strip size: run eagerly, the Lab conversions' dozens of small ops
+# took about twice as long (docs/results.md).
+@tf.function(
+    input_signature=[
+        tf.TensorSpec([None, None, 3], tf.uint8),
+        tf.TensorSpec([None, None, 2], tf.float32),
+        *(_INDICES, _INDICES, _WEIGHTS) * 2,
+    ]
+)
+def _colorized_strip(rgb, ab_norm, *axes):
+    """uint8 RGB of a strip of the photo ``rgb`` coloured with ``ab_norm`` interpolated at
+    the strip's rows and all columns (``axes``: see :func:`_interpolate`)."""
+    ab_rows = _interpolate(ab_norm, *axes)
+    return to_uint8(colour_pixels(rgb, ab_rows))
 
 
 def colorize_rgb(
@@ -411,6 +524,7 @@ def colorize(
     samples: int = 1,
     seed=None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    precision: str = "auto",
 ):
     """Colorize a photo.
 
@@ -423,12 +537,14 @@ def colorize(
         seed: an int makes the GAN's colourings repeatable: colouring ``k`` (from 0) is
             the one of seed ``seed + k``.
         max_pixels: refuse larger images (see :func:`read_image`); None: no limit.
+        precision: "auto" (bfloat16 where the CPU computes it natively, float32
+            elsewhere), "float32", "bfloat16" or "int8" (see :mod:`kcolor.precision`).
 
     Returns:
         A PIL RGB image of the input's size, or a list of ``samples`` of them when
         ``samples > 1``.
     """
-    colorizer = Colorizer(load_model(model), size)
+    colorizer = make_colorizer(load_model(model), size, precision)
     results = colorize_rgb(read_image(image, max_pixels), colorizer, samples, seed)
     images = [Image.fromarray(result) for result in results]
     return images if samples > 1 else images[0]

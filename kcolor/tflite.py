@@ -73,10 +73,19 @@ def stretched_input(rgb, side: int):
     return l_norm
 
 
-def _archive(model, input_size: int | None) -> keras.export.ExportArchive:
-    inference.Colorizer(model)  # checks the model type
+def _input_shape(input_size) -> tuple:
+    """``(height, width)`` of the model input: a side, a ``(height, width)`` pair, or
+    None (any size)."""
+    if isinstance(input_size, tuple | list):
+        return tuple(int(side) for side in input_size)
     side = input_size or None
-    specs = [tf.TensorSpec([1, side, side, 1], tf.float32, name="lightness")]
+    return side, side
+
+
+def _archive(model, input_size) -> keras.export.ExportArchive:
+    inference.Colorizer(model)  # checks the model type
+    height, width = _input_shape(input_size)
+    specs = [tf.TensorSpec([1, height, width, 1], tf.float32, name="lightness")]
     archive = keras.export.ExportArchive()
     archive.track(model)
     if isinstance(model, HypercolumnColorizer):
@@ -122,7 +131,7 @@ def representative_inputs(photos, input_size: int, count: int = 100, noise_chann
 def convert(
     model,
     variant: str,
-    input_size: int | None = 256,
+    input_size: int | tuple[int, int] | None = 256,
     representative=None,
     float_ops=FLOAT_OPS,
 ) -> bytes:
@@ -131,7 +140,9 @@ def convert(
     Args:
         model: a colorization model (hypercolumn, GAN or generator).
         variant: one of :data:`VARIANTS`.
-        input_size: the side of the square input, or None for a resizable input.
+        input_size: the side of the square input, a ``(height, width)`` pair, or None
+            for a resizable input (slower under XNNPACK than a fixed-size input: see
+            docs/results.md).
         representative: for ``int8``, a generator factory (:func:`representative_inputs`).
         float_ops: for ``int8``, the TFLite op types kept in float.
 
@@ -179,6 +190,14 @@ def _full_integer(converter, representative, float_ops) -> bytes:
     return debugger.get_nondebug_quantized_model()
 
 
+def signature_runner(path: str, num_threads: int = 2):
+    """The ``colorize`` signature of a TFLite file, run by ``ai-edge-litert`` (XNNPACK)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path, num_threads=num_threads)
+    return interpreter.get_signature_runner(SIGNATURE)
+
+
 class LiteColorizer:
     """A TFLite colorizer run with ``ai-edge-litert`` (XNNPACK on CPU).
 
@@ -194,11 +213,8 @@ class LiteColorizer:
     """
 
     def __init__(self, path, size: int = 256, num_threads: int = 2):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.path = os.fspath(path)
-        self.interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
-        self.runner = self.interpreter.get_signature_runner(SIGNATURE)
+        self.runner = signature_runner(self.path, num_threads)
         details = self.runner.get_input_details()
         self.fixed_side = None
         signature = details["lightness"]["shape_signature"]
@@ -208,6 +224,10 @@ class LiteColorizer:
         self.diverse = self.noise_channels > 0
         self.size = self.fixed_side or size
         self.multiple = 1 if self.diverse else 16
+
+    def runner_for(self, height: int, width: int):
+        """The signature runner for inputs of ``height`` x ``width``."""
+        return self.runner
 
     def model_input(self, rgb):
         """uint8 RGB (H, W, 3) -> ``l_norm`` (1, h, w, 1) at the processing size."""
@@ -227,6 +247,7 @@ class LiteColorizer:
             # The same noise as every other colorize path (kcolor.models.gan).
             first = inference.random_seed() if seed is None else seed
             noise = noise_of_seeds(sample_seeds(1, samples, first), self.noise_channels).numpy()
+        runner = self.runner_for(*lightness.shape[1:3])
         images = []
         for image in lightness:
             colourings = []
@@ -234,7 +255,7 @@ class LiteColorizer:
                 inputs = {"lightness": image[None]}
                 if self.diverse:
                     inputs["noise"] = noise[k : k + 1]
-                colourings.append(self.runner(**inputs)["ab"][0] / color.AB_SCALE)
+                colourings.append(runner(**inputs)["ab"][0] / color.AB_SCALE)
             images.append(np.stack(colourings))
         return tf.constant(np.stack(images))
 

@@ -28,6 +28,12 @@ def test_benchmarks_run_and_write_json(tmp_path, capsys):
         *["train-gan"] * 3,
         "export-savedmodel",
         *[f"tflite-{variant}" for variant in ("float32", "float16", "dynamic-int8", "int8")],
+        "precision-bfloat16",
+        "precision-int8",
+        "colorize-float32",
+        "colorize-auto",
+        "colorize-int8",
+        "serving-grouped",
     ]
     for row in report["results"]:
         # A quick run's small photo may not raise the peak memory at all.

@@ -116,9 +116,9 @@ def test_png_output_equals_kcolor_colorize_for_photos_of_different_sizes(exporte
     jpeg.write_bytes(encode(photos[1], "JPEG", quality=90))
     served = _serve(folder, [_png(photos[0]), jpeg.read_bytes(), _png(gray)])
     expected = [
-        np.asarray(kcolor.colorize(photos[0], model, size=32)),
-        np.asarray(kcolor.colorize(jpeg, model, size=32)),
-        np.asarray(kcolor.colorize(gray, model, size=32)),
+        np.asarray(kcolor.colorize(photos[0], model, size=32, precision="float32")),
+        np.asarray(kcolor.colorize(jpeg, model, size=32, precision="float32")),
+        np.asarray(kcolor.colorize(gray, model, size=32, precision="float32")),
     ]
     for result, reference in zip(served, expected, strict=True):
         assert_same_image(result, reference)
@@ -132,7 +132,8 @@ def test_gan_seed_gives_kcolor_colorize_seeded_colourings(exported):
     assert np.abs(served[0].astype(int) - served[2].astype(int)).max() > 0
     for result, seed in ((served[0], 7), (served[2], 8)):
         np.testing.assert_array_equal(
-            result, np.asarray(kcolor.colorize(photo, model, size=32, seed=seed))
+            result,
+            np.asarray(kcolor.colorize(photo, model, size=32, seed=seed, precision="float32")),
         )
 
 
@@ -149,7 +150,7 @@ def test_float_signatures_match_the_keras_model_at_two_sizes(exported, name):
         assert float(tf.reduce_max(tf.abs(served["ab"][0] - expected))) <= TINY_MODEL_TOLERANCE
         assert_same_image(
             np.round(served["rgb"][0].numpy() * 255).astype(np.uint8),
-            np.asarray(kcolor.colorize(rgb, model, size=32, seed=4)),
+            np.asarray(kcolor.colorize(rgb, model, size=32, seed=4, precision="float32")),
         )
     # A gray photo through the lightness signature colours as through the RGB one.
     gray = np.repeat(np.asarray(Image.fromarray(rgb).convert("L"))[..., None], 3, -1)
@@ -233,7 +234,9 @@ def test_saved_model_cli_runs_the_bytes_and_float_signatures(bundled_exports, tm
         )
         assert run.returncode == 0, run.stderr[-2000:]
     png = np.load(tmp_path / "out_serving_default" / "colorized_png_bytes.npy", allow_pickle=True)
-    np.testing.assert_array_equal(_decode(png[0]), np.asarray(kcolor.colorize(photo, model)))
+    np.testing.assert_array_equal(
+        _decode(png[0]), np.asarray(kcolor.colorize(photo, model, precision="float32"))
+    )
     ab = np.load(tmp_path / "out_colorize_rgb" / "ab.npy")
     assert np.abs(ab[0] - export.keras_ab(model, photo).numpy()).max() <= 1e-4
 

@@ -61,14 +61,17 @@ def test_samples_seeds_batches_api_savedmodel_and_tflite_agree(tmp_path):
     for index, shape in enumerate(shapes):
         Image.fromarray(colour_photo(*shape, index)).save(photos / f"{index}.png")
     reference = {
-        index: kcolor.colorize(photos / f"{index}.png", model, size=32, samples=3, seed=7)
+        index: kcolor.colorize(
+            photos / f"{index}.png", model, size=32, samples=3, seed=7, precision="float32"
+        )
         for index in range(3)
     }
 
     def cli(output, *arguments):
         result = subprocess.run(
             [sys.executable, "-m", "kcolor.cli", "colorize", str(photos), "-o", str(output)]
-            + ["--model", model_path, "--size", "32", "--quiet", *arguments],
+            + ["--model", model_path, "--size", "32", "--precision", "float32", "--quiet"]
+            + list(arguments),
             capture_output=True,
             text=True,
             timeout=300,

@@ -67,7 +67,10 @@ def test_rest_client_against_the_stand_in(exported):
         assert client.signature_inputs() == ["image_bytes"]
         results = client.colorize([encode(photo, "PNG") for photo in photos])
         for result, photo in zip(results, photos, strict=True):
-            _assert_same_image(_decode(result), np.asarray(kcolor.colorize(photo, model, size=32)))
+            _assert_same_image(
+                _decode(result),
+                np.asarray(kcolor.colorize(photo, model, size=32, precision="float32")),
+            )
         # The body that went over the wire is exactly the documented request.
         assert server.bodies[-1]["instances"][1]["image_bytes"] == {
             "b64": base64.b64encode(encode(photos[1], "PNG")).decode()
@@ -93,7 +96,10 @@ def test_grpc_client_against_the_stand_in_with_full_size_photos(exported):
             assert client.signature_inputs() == ["image_bytes"]
             (result,) = client.colorize([encode(photo, "PNG")])
             assert len(result) > 4 << 20
-            _assert_same_image(_decode(result), np.asarray(kcolor.colorize(photo, model, size=32)))
+            _assert_same_image(
+                _decode(result),
+                np.asarray(kcolor.colorize(photo, model, size=32, precision="float32")),
+            )
             (png, error), _ = client.colorize_each([b"not an image", encode(photo, "PNG")])
             assert png == b"" and error == "not a JPEG, PNG, GIF, BMP or WebP image"
         with serving.GrpcClient(target, "hypercolumn", version=5) as client:
@@ -173,7 +179,9 @@ def test_client_command_colorizes_a_folder_with_the_rules_of_colorize(
     assert (output / "sub dir" / "b_sample1.png").read_bytes() == b"keep me"
     first, second = (_decode((output / f"turned_sample{k}.png").read_bytes()) for k in (1, 2))
     # Colouring k of --seed 7 is the one of seed 7 + k - 1, as kcolor colorize gives it.
-    expected = kcolor.colorize(photos / "turned.jpg", model, size=32, samples=2, seed=7)
+    expected = kcolor.colorize(
+        photos / "turned.jpg", model, size=32, samples=2, seed=7, precision="float32"
+    )
     _assert_same_image(first, np.asarray(expected[0]))
     _assert_same_image(second, np.asarray(expected[1]))
     assert first.shape == (36, 20, 3)  # upright

@@ -1,0 +1,89 @@
+"""The pipelined batch runner: same results as one photo at a time, bounded memory."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kcolor import batch, inference, outputs
+from tests.conftest import colour_photo
+
+
+class RecordingColorizer:
+    """A float32 colorizer that records, at each network call, which photos had been
+    decoded and which outputs existed."""
+
+    def __init__(self, model, jobs):
+        self.inner = inference.Colorizer(model, 32)
+        self.diverse = self.inner.diverse
+        self.jobs = jobs
+        self.decoded = 0
+        self.calls = []
+
+    def model_input(self, rgb):
+        self.decoded += 1
+        return self.inner.model_input(rgb)
+
+    def predict_ab(self, l_norm, samples=1, seed=None):
+        written = sum(all(os.path.exists(path) for path in job.outputs) for job in self.jobs)
+        self.calls.append({"decoded": self.decoded, "written": written, "photos": len(l_norm)})
+        return self.inner.predict_ab(l_norm, samples, seed)
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    sizes = [(40, 56), (56, 40), (40, 56), (33, 47), (40, 56), (61, 30)]
+    for index, (height, width) in enumerate(sizes):
+        Image.fromarray(colour_photo(height, width, seed=index)).save(folder / f"{index}.png")
+    (folder / "3b_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    return folder
+
+
+def _outputs(report):
+    return {os.path.basename(path): np.asarray(Image.open(path)) for path in report.written}
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_pipelined_outputs_equal_one_photo_at_a_time(
+    tiny_model_files, photo_folder, tmp_path, batch_size
+):
+    model = inference.load_model(tiny_model_files["hypercolumn"])
+    colorizer = inference.Colorizer(model, 32)
+    jobs, problems = outputs.plan_jobs([str(photo_folder)], tmp_path / "out")
+    assert not problems
+    report = batch.colorize_files(jobs, colorizer, batch_size=batch_size, progress=False)
+    # Photos of one processing size go together, so the order follows the groups.
+    written = sorted(os.path.basename(path) for path in report.written)
+    assert written == [f"{i}.png" for i in range(6)]
+    assert [os.path.basename(name) for name, _ in report.failed] == ["3b_broken.png"]
+    for name, result in _outputs(report).items():
+        rgb = inference.read_image(photo_folder / name)
+        (expected,) = inference.colorize_rgb(rgb, colorizer)
+        np.testing.assert_array_equal(result, expected)
+
+
+def test_photos_over_the_pixel_budget_go_through_alone(tiny_model_files, photo_folder, tmp_path):
+    model = inference.load_model(tiny_model_files["hypercolumn"])
+    jobs, _ = outputs.plan_jobs([str(photo_folder)], tmp_path / "out")
+    colorizer = RecordingColorizer(model, jobs)
+    # Every photo is over a budget of one pixel: each is read only once the one before
+    # it is written, so the pipeline holds one photo at a time.
+    report = batch.colorize_files(jobs, colorizer, progress=False, pixels_in_flight=1)
+    assert len(report.written) == 6
+    for index, call in enumerate(colorizer.calls):
+        assert call == {"decoded": index + 1, "written": index, "photos": 1}
+
+
+def test_the_pipeline_reads_ahead_within_its_budget(tiny_model_files, photo_folder, tmp_path):
+    model = inference.load_model(tiny_model_files["hypercolumn"])
+    jobs, _ = outputs.plan_jobs([str(photo_folder)], tmp_path / "out")
+    colorizer = RecordingColorizer(model, jobs)
+    report = batch.colorize_files(jobs, colorizer, progress=False)
+    assert len(report.written) == 6
+    # At most two photos are read ahead of the network and two wait to be written.
+    for index, call in enumerate(colorizer.calls):
+        assert index + 1 <= call["decoded"] <= index + 1 + 2
+        assert call["written"] >= index - 2
