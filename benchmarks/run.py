@@ -4,8 +4,8 @@ Usage:
     python -m benchmarks.run [NAME ...] [--json FILE] [--data DIR] [--quick]
 
 Names: color, pipeline, gan-train, gan-generator, hc-train, hc-head, hc-inference,
-colorize, colorize-memory, train, export, precision, colorize-speed, serving (default:
-all). Prints a table and optionally writes JSON.
+colorize, colorize-memory, train, export, precision, colorize-speed, serving, png
+(default: all). Prints a table and optionally writes JSON.
 The ratio column is kcolor's speed over the baseline's: a speed-up, or for rows measured
 against the convolution peak (gan-train, gan-generator, hc-inference) the fraction of
 that peak reached; for colorize-memory, the photo's added memory in bytes per pixel.
@@ -33,7 +33,7 @@ from benchmarks.hypercolumn import (
     bench_hypercolumn_inference,
     bench_hypercolumn_training,
 )
-from benchmarks.speed import bench_colorize_speed, bench_precision, bench_serving
+from benchmarks.speed import bench_colorize_speed, bench_png, bench_precision, bench_serving
 from benchmarks.timing import median_seconds
 from benchmarks.training import bench_training
 
@@ -200,6 +200,7 @@ BENCHMARKS = {
     "precision": bench_precision,
     "colorize-speed": bench_colorize_speed,
     "serving": bench_serving,
+    "png": bench_png,
 }
 
 

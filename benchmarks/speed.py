@@ -249,3 +249,43 @@ def _same_pngs(first, second) -> bool:
         if a.shape != b.shape or np.abs(a - b).max() > 1:
             return False
     return True
+
+
+def bench_png(args) -> list[dict]:
+    """Writing PNG at the level kcolor uses against Pillow's default level (6)."""
+    from PIL import Image
+
+    from kcolor.outputs import ENCODER_OPTIONS
+
+    level = ENCODER_OPTIONS["png"]["compress_level"]
+    count, size = (3, (96, 64)) if args.quick else (PHOTOS, (768, 512))
+    with tempfile.TemporaryDirectory() as scratch:
+        paths, origin = _photos(args, Path(scratch), count, size)
+        images = [np.asarray(Image.open(path).convert("RGB")) for path in paths]
+
+    def encode(compress_level):
+        sizes = []
+        for pixels in images:
+            buffer = io.BytesIO()
+            Image.fromarray(pixels).save(buffer, "PNG", compress_level=compress_level)
+            sizes.append(buffer.tell())
+        return sum(sizes)
+
+    repeats = 1 if args.quick else 3
+    ours, baseline = (
+        median_seconds(lambda: encode(level), repeats),
+        median_seconds(lambda: encode(6), repeats),
+    )
+    ours_bytes, baseline_bytes = encode(level), encode(6)
+    return [
+        _row(
+            "png-level",
+            f"PNG encoding of {origin}; files {ours_bytes / baseline_bytes - 1:+.1%} in size",
+            ours,
+            baseline,
+            f"{ours * 1000 / count:.1f} ms/photo at level {level} ({ours_bytes / 1e6:.1f} MB)",
+            f"{baseline * 1000 / count:.1f} ms/photo at level 6 ({baseline_bytes / 1e6:.1f} MB)",
+            bytes=ours_bytes,
+            baseline_bytes=baseline_bytes,
+        )
+    ]

@@ -16,6 +16,7 @@ GAN's different colourings):
     ``error``: string (B,), empty for each colorized photo. A photo that cannot be
     decoded, or whose header declares more than the export's pixel limit, gets an empty
     PNG and the reason in ``error``; the other photos of the request are colorized.
+    Photos that share a processing size run through the network as one batch.
 ``colorize_rgb``
     ``rgb``: float32 (B, H, W, 3), sRGB in [0, 1], channel order R, G, B ->
     ``ab``: float32 (B, H, W, 2), Lab a and b; ``rgb``: float32 (B, H, W, 3) in [0, 1].

@@ -34,6 +34,7 @@ def test_benchmarks_run_and_write_json(tmp_path, capsys):
         "colorize-auto",
         "colorize-int8",
         "serving-grouped",
+        "png-level",
     ]
     for row in report["results"]:
         # A quick run's small photo may not raise the peak memory at all.
