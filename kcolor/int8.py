@@ -67,6 +67,13 @@ def converted_model(model: keras.Model, digest: str, height: int, width: int) ->
     return path
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the system reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class Int8Colorizer(tflite.LiteColorizer):
     """A Keras colorizer run as cached int8 TFLite models, with
     :class:`kcolor.inference.Colorizer`'s calling convention and processing size rule
@@ -75,10 +82,10 @@ class Int8Colorizer(tflite.LiteColorizer):
     Args:
         model: a colorization model (hypercolumn, GAN or generator).
         size: shorter side of the processing size, in pixels.
-        num_threads: CPU threads of each interpreter.
+        num_threads: CPU threads of each interpreter (default: all of this machine's).
     """
 
-    def __init__(self, model: keras.Model, size: int = 256, num_threads: int = 2):
+    def __init__(self, model: keras.Model, size: int = 256, num_threads: int | None = None):
         keras_colorizer = inference.Colorizer(model, size)  # checks model type and size
         self.model = keras_colorizer.network
         self.digest = model_digest(self.model)
@@ -88,7 +95,7 @@ class Int8Colorizer(tflite.LiteColorizer):
         self.diverse = keras_colorizer.diverse
         self.noise_channels = keras_colorizer.noise_channels
         self.fixed_side = None
-        self.num_threads = num_threads
+        self.num_threads = num_threads or _usable_cpus()
         self._runners = collections.OrderedDict()
 
     def runner_for(self, height: int, width: int):
