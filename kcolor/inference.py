@@ -16,7 +16,6 @@ of TensorFlow's area resize in step 1, and per strip a few float temporaries
 
 import functools
 import io
-import json
 import os
 import random
 import weakref
@@ -325,7 +324,7 @@ _GRAPHS = weakref.WeakKeyDictionary()
 def _network_graph(network, diverse: bool):
     """The graph function of ``network``: ``l_norm -> ab_norm`` for the hypercolumn,
     ``(l_norm, samples, seed) -> (B, samples, h, w, 2)`` for a generator."""
-    key = json.dumps(network.get_config(), sort_keys=True, default=str)
+    key = precision_module.config_key(network)
     cached = _GRAPHS.get(network)
     if cached is None or cached[0] != key:
         # A weak reference: the cache must not keep the network alive through its graph.

@@ -12,8 +12,8 @@ shapes loads them in a fraction of a second; a retrained model gets new files. A
 import collections
 import contextlib
 import hashlib
-import json
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -33,7 +33,7 @@ def model_digest(model: keras.Model) -> str:
     made of."""
     digest = hashlib.sha256()
     digest.update(type(model).__name__.encode())
-    digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    digest.update(precision.config_key(model).encode())
     for weight in model.weights:
         digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
     return digest.hexdigest()
@@ -42,6 +42,13 @@ def model_digest(model: keras.Model) -> str:
 def cache_folder() -> Path:
     """Where the converted models are kept."""
     return Path(precision.user_cache_folder()) / "int8"
+
+
+def _mark_used(path: Path) -> None:
+    # The precise clock: file times the kernel sets follow a coarser one (a few ms), which
+    # would let a file used just now look older than one written a moment before.
+    now = time.time_ns()
+    os.utime(path, ns=(now, now))
 
 
 def _evict(folder: Path, digest: str, keep: int) -> None:
@@ -58,7 +65,7 @@ def converted_model(model: keras.Model, digest: str, height: int, width: int) ->
     folder = cache_folder()
     path = folder / f"{digest}-{height}x{width}.tflite"
     if path.is_file():
-        os.utime(path)  # marks it recently used
+        _mark_used(path)  # marks it recently used
         return path
     folder.mkdir(parents=True, exist_ok=True)
     flatbuffer = tflite.convert(model, VARIANT, (height, width))
@@ -105,7 +112,7 @@ class Int8Colorizer(tflite.LiteColorizer):
             path, runner = self._runners[shape]
             self._runners.move_to_end(shape)
             with contextlib.suppress(OSError):  # another run may have evicted it meanwhile
-                os.utime(path)  # recently used, for the cache's eviction order
+                _mark_used(path)  # recently used, for the cache's eviction order
             return runner
         path = converted_model(self.model, self.digest, *shape)
         runner = tflite.signature_runner(str(path), self.num_threads)

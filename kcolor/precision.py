@@ -62,6 +62,12 @@ def resolve(precision: str) -> str:
     return precision
 
 
+def config_key(model: keras.Model) -> str:
+    """``model``'s config as canonical JSON: equal for models built the same way, changed
+    by any setting (a decoding option, say) that changes what the model computes."""
+    return json.dumps(model.get_config(), sort_keys=True, default=str)
+
+
 # One bfloat16 copy per model object and config: building one takes a second or two,
 # and kcolor.colorize in a loop asks for it on every call.
 _BFLOAT16_COPIES = weakref.WeakKeyDictionary()
@@ -75,14 +81,13 @@ def in_bfloat16(model: keras.Model) -> keras.Model:
     once per model and config, and given the model's weights on every call, so a model
     trained further, or with changed decoding settings, is copied as it is now.
     """
-    config = model.get_config()
-    key = json.dumps(config, sort_keys=True, default=str)
+    key = config_key(model)
     cached = _BFLOAT16_COPIES.get(model)
     if cached is None or cached[0] != key:
         previous = keras.config.dtype_policy()
         keras.config.set_dtype_policy("mixed_bfloat16")
         try:
-            copy = type(model).from_config(config)
+            copy = type(model).from_config(model.get_config())
         finally:
             keras.config.set_dtype_policy(previous)
         cached = _BFLOAT16_COPIES[model] = (key, copy)
