@@ -53,8 +53,11 @@ def _mark_used(path: Path) -> None:
 
 def _evict(folder: Path, digest: str, keep: int) -> None:
     """Remove all but the ``keep`` most recently used conversions of one model."""
-    files = sorted(folder.glob(f"{digest}-*.tflite"), key=lambda path: path.stat().st_mtime)
-    for stale in files[:-keep]:
+    used = {}
+    for path in folder.glob(f"{digest}-*.tflite"):
+        with contextlib.suppress(FileNotFoundError):  # another run may evict it meanwhile
+            used[path] = path.stat().st_mtime_ns
+    for stale in sorted(used, key=used.get)[:-keep]:
         stale.unlink(missing_ok=True)
 
 
