@@ -17,15 +17,16 @@ BSDS_VAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bsd
 _PEAK_RSS_SCRIPT = textwrap.dedent(
     """
     import resource, sys
-    from kcolor import batch, inference, outputs
+    from kcolor import inference, outputs
+    from kcolor import jobs as batch
     from kcolor.models import HypercolumnColorizer
 
     photo, small, out = sys.argv[1], sys.argv[2], sys.argv[3]
-    colorizer = inference.Colorizer(HypercolumnColorizer(trunk_weights=None), 256)
-    warm, _ = outputs.plan_jobs([small], out)
+    colorizer = inference.Colorizer(HypercolumnColorizer(), 256)
+    warm, _ = batch.plan_jobs([small], out)
     batch.colorize_files(warm, colorizer, progress=False)  # tracing, allocator warm-up
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    jobs, _ = outputs.plan_jobs([photo], out)
+    jobs, _ = batch.plan_jobs([photo], out)
     report = batch.colorize_files(jobs, colorizer, progress=False)
     assert len(report.written) == 1, report.failed
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -35,7 +36,7 @@ _PEAK_RSS_SCRIPT = textwrap.dedent(
 
 
 def _photos(args, scratch: Path) -> tuple[list[str], str]:
-    from kcolor import sources
+    from kcolor.data import sources
     from kcolor.outputs import save_image
 
     count = 8 if args.quick else 100
@@ -54,13 +55,14 @@ def _photos(args, scratch: Path) -> tuple[list[str], str]:
 
 def bench_colorize(args) -> list[dict]:
     """End-to-end colorize images/s against model-only time on the same images."""
-    from kcolor import batch, inference, outputs
+    from kcolor import inference
+    from kcolor import jobs as batch
     from kcolor.models import HypercolumnColorizer
 
     colorizer = inference.Colorizer(HypercolumnColorizer(trunk_weights="hed", seed=0), 256)
     with tempfile.TemporaryDirectory() as scratch:
         paths, origin = _photos(args, Path(scratch))
-        jobs, _ = outputs.plan_jobs(paths, Path(scratch) / "out")
+        jobs, _ = batch.plan_jobs(paths, Path(scratch) / "out")
         model_inputs = [colorizer.model_input(inference.read_image(path)) for path in paths]
         colorizer.predict_ab(model_inputs[0])  # tracing, not throughput
 

@@ -19,7 +19,8 @@ from benchmarks.timing import median_seconds
 
 
 def _photos(count: int, scratch: Path) -> tuple[list[str], str]:
-    from kcolor import outputs, sources
+    from kcolor import outputs
+    from kcolor.data import sources
 
     if BSDS_VAL.is_dir():
         return list(sources.resolve_source(BSDS_VAL).images[:count]), "BSDS500 val"
@@ -37,7 +38,9 @@ def _photos(count: int, scratch: Path) -> tuple[list[str], str]:
 def bench_export(args) -> list[dict]:
     import tensorflow as tf
 
-    from kcolor import bundled, color, export, tflite
+    from kcolor import color
+    from kcolor.deploy import export, tflite
+    from kcolor.models import presets as bundled
 
     name, side = ("gan", 64) if args.quick else ("hypercolumn", 256)
     repeats = 3 if args.quick else 20

@@ -129,7 +129,8 @@ def _plain_loop_epoch(paths, size: int, batch_size: int, seed: int) -> int:
 
 def bench_pipeline(args) -> list[dict]:
     """lab_dataset images/s (128x128 training crops) vs a plain PIL + skimage loop."""
-    from kcolor import data, sources
+    from kcolor import data
+    from kcolor.data import sources
 
     count = 64 if args.quick else 1024
     size, batch_size = 128, 32

@@ -22,6 +22,7 @@ import numpy as np
 
 from benchmarks.colorize import BSDS_VAL
 from benchmarks.timing import median_seconds
+from kcolor import api
 
 PHOTOS = 24
 
@@ -31,9 +32,7 @@ def _model(args):
     from kcolor.models import HypercolumnColorizer
 
     if args.quick:
-        return HypercolumnColorizer(
-            trunk_weights=None, taps=["block1_conv2", "block3_conv3"], head_units=16, seed=0
-        )
+        return HypercolumnColorizer(taps=["block1_conv2", "block3_conv3"], head_units=16, seed=0)
     return inference.load_model("default")
 
 
@@ -86,7 +85,7 @@ def bench_precision(args) -> list[dict]:
     with tempfile.TemporaryDirectory() as cache:
         for chosen in ("bfloat16", "int8"):
             start = time.perf_counter()
-            colorizer = _with_cache(cache, inference.make_colorizer, model, side, chosen)
+            colorizer = _with_cache(cache, api.make_colorizer, model, side, chosen)
             _with_cache(cache, colorizer.predict_ab, l_norm)  # converts, for int8
             setup = time.perf_counter() - start
             seconds = median_seconds(lambda c=colorizer: np.asarray(c.predict_ab(l_norm)), repeats)
@@ -139,7 +138,7 @@ def _unpipelined_float32(paths, model, output: Path, size: int) -> None:
         for top in range(0, height, 512):
             bottom = min(top + 512, height)
             ab_rows = inference.upsample_rows(ab, height, width, top, bottom)
-            strip = inference.colour_pixels(rgb[top:bottom], ab_rows)
+            strip = inference.color_pixels(rgb[top:bottom], ab_rows)
             colored[top:bottom] = inference.to_uint8(strip).numpy()
         target = output / Path(path).name
         Image.fromarray(colored).save(target, "PNG")
@@ -148,7 +147,7 @@ def _unpipelined_float32(paths, model, output: Path, size: int) -> None:
 def bench_colorize_speed(args) -> list[dict]:
     """``kcolor colorize``'s whole path by precision, against the unpipelined float32
     loop, on 24 photos of 768x512."""
-    from kcolor import batch, inference, outputs
+    from kcolor import jobs as batch
 
     model = _model(args)
     count, size = (3, (96, 64)) if args.quick else (PHOTOS, (768, 512))
@@ -168,9 +167,9 @@ def bench_colorize_speed(args) -> list[dict]:
             return time.perf_counter() - start
 
         def pipelined_run(colorizer, run):
-            warm, _ = outputs.plan_jobs(paths[:1], scratch / f"warm{run}")
+            warm, _ = batch.plan_jobs(paths[:1], scratch / f"warm{run}")
             batch.colorize_files(warm, colorizer, progress=False)
-            jobs, _ = outputs.plan_jobs(paths, scratch / f"out{run}")
+            jobs, _ = batch.plan_jobs(paths, scratch / f"out{run}")
             start = time.perf_counter()
             report = batch.colorize_files(jobs, colorizer, progress=False)
             seconds = time.perf_counter() - start
@@ -179,7 +178,7 @@ def bench_colorize_speed(args) -> list[dict]:
 
         baseline = baseline_run(0)
         for run, chosen in enumerate(("float32", "auto", "int8"), start=1):
-            colorizer = _with_cache(cache, inference.make_colorizer, model, side, chosen)
+            colorizer = _with_cache(cache, api.make_colorizer, model, side, chosen)
             seconds = _with_cache(cache, pipelined_run, colorizer, run)
             rows.append(
                 _row(
@@ -202,7 +201,7 @@ def bench_serving(args) -> list[dict]:
     run one photo at a time in ``tf.map_fn`` (the earlier SavedModel)."""
     import tensorflow as tf
 
-    from kcolor import export
+    from kcolor.deploy import export
 
     model = _model(args)
     count, side = (3, 64) if args.quick else (8, 256)

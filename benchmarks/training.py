@@ -27,7 +27,7 @@ _QUICK_ARGS = {
 
 def _photos(args, scratch: Path, count: int) -> tuple[list[str], str]:
     from benchmarks.run import _synthetic_jpegs
-    from kcolor import sources
+    from kcolor.data import sources
 
     if args.data and Path(args.data).is_dir():
         everything = sources.resolve_source(args.data).images
@@ -40,8 +40,8 @@ def _setups(model_name, args, files, shards):
     """(label, model, dataset, batch) for each precision x input, built like kcolor train."""
     import keras
 
-    from kcolor import config as run_config
     from kcolor import data, training
+    from kcolor.training import config as run_config
 
     setups = []
     for precision in ("float32", "mixed_bfloat16"):
@@ -122,7 +122,7 @@ def _bench_model(model_name, args, files, shards, origin) -> list[dict]:
 
 def bench_training(args) -> list[dict]:
     """Training images/s per model: bfloat16 and TFRecord input against float32 files."""
-    from kcolor import tfrecords
+    from kcolor.data import tfrecords
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)

@@ -1,49 +1,68 @@
 """kcolor: automatic colorization of grayscale photographs with Keras 3.
 
-Submodules (imported on first use, so ``kcolor --version`` does not load TensorFlow):
-    kcolor.color      sRGB <-> Lab <-> LCh as TensorFlow ops, and the model normalisation.
-    kcolor.data       the tf.data pipeline streaming normalised (L, ab) batches.
-    kcolor.decoding   decoding encoded images in graphs, skipping the broken ones.
-    kcolor.models     the colorization models (Larsson et al. 2016, Cao et al. 2017).
-    kcolor.inference  the full-resolution colorize path; kcolor.colorize, kcolor.load_model.
-    kcolor.precision  float32, bfloat16 or int8 inference, and which this machine runs fastest.
-    kcolor.int8       int8 inference: TFLite conversions made on first use and cached.
-    kcolor.batch      colorizing many files, reading and writing beside the network.
-    kcolor.metrics    PSNR, SSIM, ab-error AuC, colourfulness.
-    kcolor.sources    resolving folders, globs, files and shards to file lists.
-    kcolor.tfrecords  sharding image folders into TFRecord files.
-    kcolor.export     SavedModel export for TF Serving (the colorize path in the graph).
-    kcolor.tflite     TFLite variants for devices, run with ai-edge-litert.
-    kcolor.serving    REST and gRPC clients for a model served by TF Serving.
+The package, from the bottom layer up (a module imports only from layers below it):
+
+    kcolor.color, kcolor.images, kcolor.metrics, kcolor.limits, kcolor.errors,
+    kcolor.outputs, kcolor.precision
+                      Lab conversions, image ops, quality metrics, limits, error
+                      classes, writing files atomically, choosing the arithmetic.
+    kcolor.data       sources, decoding, the tf.data pipeline, TFRecord shards, mixes.
+    kcolor.models     the models (Larsson et al. 2016, Cao et al. 2017), their common
+                      interface, the VGG16 trunk and the bundled presets.
+    kcolor.inference  the full-resolution colorize path for Keras models.
+    kcolor.deploy     SavedModel export for TF Serving, TFLite, int8, serving clients.
+    kcolor.api        kcolor.colorize, kcolor.make_colorizer, kcolor.load_model.
+    kcolor.jobs, kcolor.evaluation, kcolor.training
+                      colorizing many files (locally or through a server), evaluating
+                      against baselines, training runs.
+    kcolor.cli        the ``kcolor`` command.
+
+Submodules load on first use, so ``kcolor --version`` does not load TensorFlow.
 """
 
 import importlib
+import warnings
 
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "batch",
+    "api",
     "color",
     "data",
-    "decoding",
+    "deploy",
+    "errors",
     "evaluation",
-    "export",
+    "images",
     "inference",
-    "int8",
+    "jobs",
+    "limits",
     "metrics",
     "models",
     "outputs",
     "precision",
-    "serving",
-    "sources",
-    "tfrecords",
-    "tflite",
+    "training",
 )
 # Functions re-exported from their modules, also imported on first use.
 _FUNCTIONS = {
-    "colorize": "inference",
-    "load_model": "inference",
-    "make_colorizer": "inference",
+    "colorize": "api",
+    "load_model": "api",
+    "make_colorizer": "api",
+}
+# Modules of kcolor 0.1 that moved into subpackages: still reachable as
+# ``kcolor.<old name>`` (with a DeprecationWarning) until kcolor 0.3.
+_MOVED = {
+    "batch": "kcolor.jobs",
+    "bundled": "kcolor.models.presets",
+    "callbacks": "kcolor.training.callbacks",
+    "config": "kcolor.training.config",
+    "decoding": "kcolor.data.decoding",
+    "export": "kcolor.deploy.export",
+    "int8": "kcolor.deploy.int8",
+    "mix": "kcolor.data.mix",
+    "serving": "kcolor.deploy.serving",
+    "sources": "kcolor.data.sources",
+    "tflite": "kcolor.deploy.tflite",
+    "tfrecords": "kcolor.data.tfrecords",
 }
 __all__ = ["__version__", *_SUBMODULES, *_FUNCTIONS]
 
@@ -53,4 +72,11 @@ def __getattr__(name):
         return importlib.import_module(f"kcolor.{name}")
     if name in _FUNCTIONS:
         return getattr(importlib.import_module(f"kcolor.{_FUNCTIONS[name]}"), name)
+    if name in _MOVED:
+        warnings.warn(
+            f"kcolor.{name} moved to {_MOVED[name]}; the old name goes in kcolor 0.3",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module(_MOVED[name])
     raise AttributeError(f"module 'kcolor' has no attribute {name!r}")

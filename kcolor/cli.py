@@ -5,6 +5,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from kcolor.errors import ConfigError
+
 
 def _build_parser() -> argparse.ArgumentParser:
     from kcolor import __version__
@@ -54,7 +56,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "evaluate",
         help="colorize the grayscale of colour photos and compare with the originals",
         description="Report PSNR, SSIM, the AuC of the ab-error CDF (0-150) and "
-        "colourfulness for the model and for the no-colour baseline, per image and mean.",
+        "colorfulness for the model and for the no-colour baseline, per image and mean.",
     )
     evaluate.add_argument(
         "inputs", nargs="+", metavar="DATA", help="files, folders, globs or TFRecord shards"
@@ -243,30 +245,30 @@ def _add_max_pixels(command: argparse.ArgumentParser) -> None:
 
 def _max_pixels(args: argparse.Namespace) -> int | None:
     if args.max_pixels < 0:
-        raise ValueError("--max-pixels must be 0 (no limit) or more.")
+        raise ConfigError("--max-pixels must be 0 (no limit) or more.")
     return args.max_pixels or None
 
 
 def _colorizer(args: argparse.Namespace):
-    from kcolor import inference
+    from kcolor import api
 
     if args.model and str(args.model).endswith(".tflite"):
-        from kcolor import tflite
+        from kcolor.deploy import tflite
 
         if args.precision != "auto":
-            raise ValueError("--precision does not apply to a .tflite model (its file fixes it).")
+            raise ConfigError("--precision does not apply to a .tflite model (its file fixes it).")
         return tflite.LiteColorizer(args.model, args.size)
-    return inference.make_colorizer(inference.load_model(args.model), args.size, args.precision)
+    return api.make_colorizer(api.load_model(args.model), args.size, args.precision)
 
 
 def _colorize(args: argparse.Namespace) -> int:
-    from kcolor import batch
+    from kcolor import jobs as batch
 
     if args.samples < 1 or args.batch_size < 1:
-        raise ValueError("--samples and --batch-size must be at least 1.")
+        raise ConfigError("--samples and --batch-size must be at least 1.")
     colorizer = _colorizer(args)
     if args.samples > 1 and not colorizer.diverse:
-        raise ValueError("--samples above 1 needs a GAN model; this model gives one colouring.")
+        raise ConfigError("--samples above 1 needs a GAN model; this model gives one colouring.")
     return _run_jobs(
         args,
         lambda jobs: batch.colorize_files(
@@ -305,10 +307,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     colorizer = _colorizer(args)
     if args.limit is not None and args.limit < 1:
-        raise ValueError("--limit must be at least 1.")
+        raise ConfigError("--limit must be at least 1.")
     photos = evaluation.photos_of(args.inputs, args.limit, args.seed)
     if args.samples < 1 or (args.samples > 1 and not colorizer.diverse):
-        raise ValueError("--samples must be 1, or above 1 with a GAN model.")
+        raise ConfigError("--samples must be 1, or above 1 with a GAN model.")
     report, rows = evaluation.evaluate_files(
         photos,
         colorizer,
@@ -329,7 +331,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from kcolor import config as run_config
+    from kcolor.training import config as run_config
 
     config = run_config.load_config(*args.config) if args.config else run_config.RunConfig()
     overrides = [f"model={args.model}"]
@@ -370,12 +372,12 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from kcolor import inference
+    from kcolor import api
 
-    model = inference.load_model(args.model)
+    model = api.load_model(args.model)
     source = args.model or "bundled default model"
     if args.format == "savedmodel":
-        from kcolor import export, serving
+        from kcolor.deploy import export, serving
 
         warmup = [serving.upright_bytes(path) for path in _photo_paths(args.warmup)] or None
         folder = export.export_savedmodel(
@@ -392,7 +394,7 @@ def _export(args: argparse.Namespace) -> int:
         difference = export.verify_savedmodel(folder, model, args.size)
         print(f"wrote {folder}; its ab differs from the Keras model's by at most {difference:.2e}")
         return 0 if difference <= export.PARITY_TOLERANCE else 1
-    from kcolor import tflite
+    from kcolor.deploy import tflite
 
     report = tflite.export_report(
         model,
@@ -415,7 +417,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _photo_paths(inputs) -> list[str]:
-    from kcolor import sources
+    from kcolor.data import sources
 
     if not inputs:
         return []
@@ -423,10 +425,10 @@ def _photo_paths(inputs) -> list[str]:
 
 
 def _client(args: argparse.Namespace) -> int:
-    from kcolor import serving
+    from kcolor.deploy import serving
 
     if args.samples < 1 or args.batch_size < 1:
-        raise ValueError("--samples and --batch-size must be at least 1.")
+        raise ConfigError("--samples and --batch-size must be at least 1.")
     if args.protocol == "rest":
         client = serving.RestClient(
             args.server or "http://localhost:8501", args.model_name, args.version, args.timeout
@@ -451,7 +453,7 @@ def _client(args: argparse.Namespace) -> int:
 
 
 def _make_tfrecords(args: argparse.Namespace) -> int:
-    from kcolor import tfrecords
+    from kcolor.data import tfrecords
 
     written = tfrecords.write_tfrecords(
         args.sources,

@@ -14,7 +14,9 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
-from kcolor import bundled, color, data, inference, metrics, outputs, sources, tfrecords
+from kcolor import color, images, inference, metrics, outputs
+from kcolor.data import sources, tfrecords
+from kcolor.models import presets as bundled
 
 _SHEET_HEIGHT = 160
 
@@ -24,7 +26,7 @@ def _scores(result, original) -> dict[str, float]:
         "psnr": float(metrics.psnr(result, original)),
         "ssim": float(metrics.ssim(result, original)),
         "auc": float(metrics.ab_error_auc(result, original)),
-        "colourfulness": float(metrics.colourfulness(result)),
+        "colorfulness": float(metrics.colorfulness(result)),
     }
 
 
@@ -71,9 +73,9 @@ def _is_grayscale(rgb: np.ndarray) -> bool:
     height, width = rgb.shape[:2]
     scale = min(1.0, 256 / max(height, width))
     size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    small = data.resize_image(tf.convert_to_tensor(rgb), size) / 255.0
+    small = images.resize_image(tf.convert_to_tensor(rgb), size) / 255.0
     ab = color.rgb_to_lab(tf.clip_by_value(small, 0.0, 1.0))[..., 1:]
-    return float(data.mean_chroma(ab)) < 0.5
+    return float(images.mean_chroma(ab)) < 0.5
 
 
 def evaluate_files(
@@ -92,7 +94,7 @@ def evaluate_files(
     ``report`` holds per-image scores and their means for the model, the no-colour
     baseline and the mean-tint baseline (``tint``, ``(a, b)`` in Lab units; default
     :func:`default_tint`), the share of photos the model scores better than each baseline
-    in PSNR, the photos' own colourfulness, the files that failed, and the grayscale
+    in PSNR, the photos' own colorfulness, the files that failed, and the grayscale
     photos left out (nothing to compare their colour with); ``rows`` holds
     (gray, result(s), original) uint8 images of the first ``sheet_rows`` photos.
     With ``samples`` > 1 (GAN models) each photo's scores are the means over its
@@ -124,7 +126,7 @@ def evaluate_files(
             "model": means,
             "no_colour": _scores(gray, original),
             "mean_tint": _scores(inference.compose(original, tint_ab_norm), original),
-            "photo_colourfulness": float(metrics.colourfulness(original)),
+            "photo_colorfulness": float(metrics.colorfulness(original)),
         }
         if samples > 1:
             scores["model"]["best_psnr"] = max(one["psnr"] for one in per_sample)
@@ -149,8 +151,8 @@ def evaluate_files(
         "tint_ab": list(tint),
         "better_than_no_colour": share_better("no_colour"),
         "better_than_mean_tint": share_better("mean_tint"),
-        "photo_colourfulness": (
-            float(np.mean([image["photo_colourfulness"] for image in images])) if images else None
+        "photo_colorfulness": (
+            float(np.mean([image["photo_colorfulness"] for image in images])) if images else None
         ),
         "per_image": images,
         "failed": failed,
@@ -159,7 +161,7 @@ def evaluate_files(
     return report, rows
 
 
-_BASELINE_KEYS = ("psnr", "ssim", "auc", "colourfulness")
+_BASELINE_KEYS = ("psnr", "ssim", "auc", "colorfulness")
 
 
 def _model_keys(samples: int) -> tuple[str, ...]:
@@ -207,8 +209,8 @@ def format_report(report) -> str:
     for key, label in (("best_psnr", "best-of-N psnr"), ("diversity", "diversity")):
         if report["model"].get(key) is not None:
             lines.append(f"{label:<14}{report['model'][key]:>10.3f}")
-    if report["photo_colourfulness"] is not None:
-        lines.append(f"{'photos colourfulness':<26}{report['photo_colourfulness']:.3f}")
+    if report["photo_colorfulness"] is not None:
+        lines.append(f"{'photos colorfulness':<26}{report['photo_colorfulness']:.3f}")
         lines.append(
             f"model PSNR above no colour on {report['better_than_no_colour']:.0%} of the "
             f"photos, above the mean tint (a={a:g}, b={b:g}) on "

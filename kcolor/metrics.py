@@ -4,6 +4,8 @@ Every function takes RGB with channel order R, G, B, float in [0, 1] or uint8 in
 shape (H, W, 3) or (B, H, W, 3), and returns one value per image.
 """
 
+import warnings
+
 import tensorflow as tf
 
 from kcolor import color
@@ -54,8 +56,8 @@ def ab_error_auc(result, reference, max_error=AUC_MAX_ERROR, steps=151):
     return (tf.reduce_sum(cdf, axis=-1) - 0.5 * (cdf[..., 0] + cdf[..., -1])) / (steps - 1)
 
 
-def colourfulness(rgb):
-    """Hasler and Suesstrunk's colourfulness M of 8-bit RGB.
+def colorfulness(rgb):
+    """Hasler and Suesstrunk's colorfulness M of 8-bit RGB.
 
     With rg = R - G and yb = (R + G) / 2 - B over the pixels (0..255 scale),
     M = sqrt(std(rg)^2 + std(yb)^2) + 0.3 sqrt(mean(rg)^2 + mean(yb)^2). 0 for gray;
@@ -94,3 +96,9 @@ def sample_diversity(ab_norm_samples):
         for j in range(i + 1, count)
     ]
     return tf.reduce_mean(tf.stack(distances, axis=1), axis=1)
+
+
+def colourfulness(rgb):
+    """Deprecated alias of :func:`colorfulness` (removed in kcolor 0.3)."""
+    warnings.warn("colourfulness is deprecated; use colorfulness", DeprecationWarning, stacklevel=2)
+    return colorfulness(rgb)

@@ -1,14 +1,11 @@
 """Where colorized files go: expanding inputs, naming outputs, writing them atomically."""
 
-import dataclasses
 import os
 import tempfile
 import threading
 
 import numpy as np
 from PIL import Image
-
-from kcolor import sources
 
 FORMATS = {"png": "PNG", "jpg": "JPEG"}
 # Encoder settings per format. PNG at zlib level 1 rather than Pillow's 6: on 24
@@ -37,69 +34,8 @@ def _process_umask() -> int:
     return umask
 
 
-@dataclasses.dataclass(frozen=True)
-class Job:
-    """One input image and the output paths its colourings go to."""
-
-    source: str
-    outputs: tuple[str, ...]
-
-
-def plan_jobs(inputs, output_dir, fmt="png", samples=1):
-    """Expand inputs to jobs; returns ``(jobs, problems)``.
-
-    Folders are searched recursively and keep their relative structure under
-    ``output_dir``; single files and glob matches are named by their file name. Inputs
-    inside ``output_dir`` are colorized like any other, except when ``output_dir`` is a
-    folder nested in a folder being read (its files are earlier runs' outputs); an input
-    whose output would be the input file itself is a problem, never overwritten. Each
-    colouring is written as ``NAME.FORMAT``, or ``NAME_sample<k>.FORMAT`` when there are
-    several. ``problems`` lists ``(input, reason)`` for inputs that name no image and
-    for outputs two inputs would share.
-    """
-    jobs, problems, claimed = [], [], {}
-    extension = "." + fmt
-    output_root = os.path.realpath(output_dir)
-    for given in inputs:
-        try:
-            resolved = sources.resolve_source(given)
-        except (FileNotFoundError, ValueError) as error:
-            problems.append((os.fspath(given), str(error)))
-            continue
-        root = os.fspath(given) if os.path.isdir(given) else None
-        # An output folder nested inside a folder being read (``photos/ -o
-        # photos/coloured``) holds earlier runs' outputs, not inputs: left out.
-        nested = root is not None and _strictly_inside(output_root, os.path.realpath(root))
-        for path in resolved.images:
-            if nested and _strictly_inside(os.path.realpath(path), output_root):
-                continue
-            relative = os.path.relpath(path, root) if root else os.path.basename(path)
-            stem = os.path.join(os.fspath(output_dir), os.path.splitext(relative)[0])
-            names = (
-                [stem + extension]
-                if samples == 1
-                else [f"{stem}_sample{k}{extension}" for k in range(1, samples + 1)]
-            )
-            if names[0] in claimed:
-                problems.append((path, f"its output {names[0]} is already {claimed[names[0]]}'s"))
-                continue
-            if any(os.path.realpath(name) == os.path.realpath(path) for name in names):
-                # Even with --force: an input is never overwritten.
-                problems.append(
-                    (path, "its output would replace the input itself; choose another -o")
-                )
-                continue
-            claimed[names[0]] = path
-            jobs.append(Job(path, tuple(names)))
-    return jobs, problems
-
-
 class OutputExists(FileExistsError):
     """An output file exists (or appeared while it was written) and may not be replaced."""
-
-
-def _strictly_inside(path: str, folder: str) -> bool:
-    return path != folder and path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def write_atomically(path: str, write, replace: bool = True) -> None:

@@ -24,7 +24,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
-    from kcolor import mix
+    from kcolor.data import mix
 
     record = mix.build_mix(
         mix.load_spec(args.spec),

@@ -74,7 +74,7 @@ _REPORTED = (
     "tint_ab",
     "better_than_no_colour",
     "better_than_mean_tint",
-    "photo_colourfulness",
+    "photo_colorfulness",
 )
 
 
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import kcolor
-    from kcolor import bundled
+    from kcolor.models import presets as bundled
 
     if args.checkpoint is None:
         model = kcolor.load_model(str(args.run_dir / "model.keras"))
@@ -160,7 +160,8 @@ def main(argv=None) -> int:
 def _compare(full_model, stored_model, photos) -> None:
     import numpy as np
 
-    from kcolor import color, inference, metrics, sources
+    from kcolor import color, inference, metrics
+    from kcolor.data import sources
 
     paths = [path for source in sources.resolve_sources(photos) for path in source.images]
     ab_differences, psnr_differences = [], []

@@ -18,7 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kcolor import inference, outputs, sources, tflite
+from kcolor import inference, outputs
+from kcolor.data import sources
+from kcolor.deploy import tflite
 
 
 def float_sets() -> dict:

@@ -1,7 +1,7 @@
 """Score a hypercolumn model's decoding settings on a held-out folder of colour photos.
 
-Prints one row per setting: PSNR, AuC and colourfulness of the model, and the photos' own
-colourfulness, so the chroma ``boost`` can be chosen on photos other than the ones
+Prints one row per setting: PSNR, AuC and colorfulness of the model, and the photos' own
+colorfulness, so the chroma ``boost`` can be chosen on photos other than the ones
 reported (the bundled model's was chosen on Imagenette val, then measured on bsds500/val).
 
 Example:
@@ -39,11 +39,11 @@ def main(argv=None) -> int:
         colorizer = inference.Colorizer(model, args.size)
         report, _ = evaluation.evaluate_files(photos, colorizer, progress=False)
         scores = {key: round(report["model"][key], 3) for key in ("psnr", "auc")}
-        colourfulness = round(report["model"]["colourfulness"], 2)
+        colorfulness = round(report["model"]["colorfulness"], 2)
         row = {"decoding": decoding, "temperature": temperature, "boost": boost, **scores}
         row |= {
-            "colourfulness": colourfulness,
-            "photos": round(report["photo_colourfulness"], 2),
+            "colorfulness": colorfulness,
+            "photos": round(report["photo_colorfulness"], 2),
             "no_colour_psnr": round(report["no_colour"]["psnr"], 3),
             "mean_tint_psnr": round(report["mean_tint"]["psnr"], 3),
         }

@@ -121,7 +121,11 @@ def tiny_model_files(tmp_path_factory):
     )
     critic = ColorCritic(image_size=16, filters=[4], kernel_size=3, dense_units=4)
     hypercolumn = HypercolumnColorizer(
-        trunk_weights=None, taps=["block1_conv2", "block2_conv2"], head_units=8, bins=8, seed=0
+        taps=["block1_conv2", "block2_conv2"],
+        trunk_widths=[4, 8, 8, 8, 8],
+        head_units=8,
+        bins=8,
+        seed=0,
     )
     guided = GuidedColorGenerator(
         DiverseColorGenerator(
@@ -148,7 +152,7 @@ def exported(tiny_model_files, tmp_path_factory):
     (model, version folder)}."""
     import keras
 
-    from kcolor import export
+    from kcolor.deploy import export
 
     base = tmp_path_factory.mktemp("serving")
     result = {"base": base}

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kcolor import batch, inference, outputs
+from kcolor import inference
+from kcolor import jobs as batch
 from tests.conftest import colour_photo
 
 
@@ -52,7 +53,7 @@ def test_pipelined_outputs_equal_one_photo_at_a_time(
 ):
     model = inference.load_model(tiny_model_files["hypercolumn"])
     colorizer = inference.Colorizer(model, 32)
-    jobs, problems = outputs.plan_jobs([str(photo_folder)], tmp_path / "out")
+    jobs, problems = batch.plan_jobs([str(photo_folder)], tmp_path / "out")
     assert not problems
     report = batch.colorize_files(jobs, colorizer, batch_size=batch_size, progress=False)
     # Photos of one processing size go together, so the order follows the groups.
@@ -67,7 +68,7 @@ def test_pipelined_outputs_equal_one_photo_at_a_time(
 
 def test_photos_over_the_pixel_budget_go_through_alone(tiny_model_files, photo_folder, tmp_path):
     model = inference.load_model(tiny_model_files["hypercolumn"])
-    jobs, _ = outputs.plan_jobs([str(photo_folder)], tmp_path / "out")
+    jobs, _ = batch.plan_jobs([str(photo_folder)], tmp_path / "out")
     colorizer = RecordingColorizer(model, jobs)
     # Every photo is over a budget of one pixel: each is read only once the one before
     # it is written, so the pipeline holds one photo at a time.
@@ -79,7 +80,7 @@ def test_photos_over_the_pixel_budget_go_through_alone(tiny_model_files, photo_f
 
 def test_the_pipeline_reads_ahead_within_its_budget(tiny_model_files, photo_folder, tmp_path):
     model = inference.load_model(tiny_model_files["hypercolumn"])
-    jobs, _ = outputs.plan_jobs([str(photo_folder)], tmp_path / "out")
+    jobs, _ = batch.plan_jobs([str(photo_folder)], tmp_path / "out")
     colorizer = RecordingColorizer(model, jobs)
     report = batch.colorize_files(jobs, colorizer, progress=False)
     assert len(report.written) == 6

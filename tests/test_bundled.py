@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 import kcolor
-from kcolor import bundled
 from kcolor.models import DiverseColorGenerator, GuidedColorGenerator, HypercolumnColorizer
+from kcolor.models import presets as bundled
 
 
 def tiny_models():
     hypercolumn = HypercolumnColorizer(
-        trunk_weights=None,
         taps=["block1_conv2", "block2_conv2"],
+        trunk_widths=[4, 8, 8, 8, 8],
         head_units=64,
         bins=8,
         # The median of a histogram jumps between bins; the expectation moves smoothly,
@@ -126,8 +126,8 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
     from conftest import colour_photo
     from PIL import Image
 
-    from kcolor import config as run_config
     from kcolor import training
+    from kcolor.training import config as run_config
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -158,7 +158,7 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
                 "images": 3,
                 "model": {"psnr": 23.0, "diversity": 4.0},
                 "no_colour": {"psnr": 22.0},
-                "photo_colourfulness": 30.0,
+                "photo_colorfulness": 30.0,
                 "per_image": [],
             }
         )

@@ -170,8 +170,8 @@ def test_evaluate_writes_json_and_a_contact_sheet(tiny_model_files, tmp_path):
     report = json.loads(report_path.read_text())
     assert report["images"] == 3 and len(report["per_image"]) == 3
     for kind in ("model", "no_colour"):
-        assert set(report[kind]) == {"psnr", "ssim", "auc", "colourfulness"}
-    assert report["no_colour"]["colourfulness"] < 1.0 < report["photo_colourfulness"]
+        assert set(report[kind]) == {"psnr", "ssim", "auc", "colorfulness"}
+    assert report["no_colour"]["colorfulness"] < 1.0 < report["photo_colorfulness"]
     with Image.open(sheet) as image:
         assert image.size[1] == 3 * 160 and image.size[0] > 3 * 160
 
@@ -230,7 +230,7 @@ def test_colorize_uses_the_bundled_models(tmp_path):
 
 
 def test_evaluate_scores_a_mean_tint_baseline_and_reads_shards(tiny_model_files, tmp_path):
-    from kcolor import tfrecords
+    from kcolor.data import tfrecords
 
     photos = tmp_path / "photos"
     photos.mkdir()

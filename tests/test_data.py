@@ -8,7 +8,8 @@ from conftest import colour_photo, encode
 from PIL import Image
 
 import kcolor
-from kcolor import color, data, decoding, sources, tfrecords
+from kcolor import color, data, images
+from kcolor.data import decoding, sources, tfrecords
 
 
 def collect(dataset):
@@ -175,8 +176,8 @@ def test_rejects_bad_arguments(mixed_folder):
 def test_mean_chroma_separates_gray_from_colour():
     photo = colour_photo(32, 32, seed=3).astype(np.float32) / 255
     gray = np.repeat(photo.mean(axis=-1, keepdims=True), 3, axis=-1)
-    assert float(data.mean_chroma(color.rgb_to_lab(gray)[..., 1:])) < 0.1
-    assert float(data.mean_chroma(color.rgb_to_lab(photo)[..., 1:])) > 10
+    assert float(images.mean_chroma(color.rgb_to_lab(gray)[..., 1:])) < 0.1
+    assert float(images.mean_chroma(color.rgb_to_lab(photo)[..., 1:])) > 10
 
 
 def test_gif_gives_its_first_frame():

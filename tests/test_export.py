@@ -16,7 +16,7 @@ from tensorflow.python.framework import op_def_registry
 from tensorflow_serving.apis import prediction_log_pb2
 
 import kcolor
-from kcolor import export
+from kcolor.deploy import export
 
 
 def _png(array):

@@ -12,7 +12,8 @@ FUZZ_SCRIPT = textwrap.dedent(
     import numpy as np
     import tensorflow as tf
     from PIL import Image
-    from kcolor import export, inference
+    from kcolor import inference
+    from kcolor.deploy import export
     from kcolor.models import ColorCritic, DiverseColorGAN, DiverseColorGenerator
 
     # Far below the machine's memory: a decode that ignored the pixel limit would fail.

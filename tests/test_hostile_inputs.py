@@ -11,7 +11,8 @@ from conftest import colour_photo, encode
 from PIL import Image
 
 import kcolor
-from kcolor import decoding, inference
+from kcolor import inference
+from kcolor.data import decoding
 from kcolor.limits import MAX_ASPECT
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import kcolor
-from kcolor import cli, inference, int8, tflite
+from kcolor import api, cli, inference
+from kcolor.deploy import int8, tflite
 from tests.conftest import colour_photo
 
 
@@ -35,7 +36,7 @@ def test_int8_colorizes_like_float32_and_caches_the_conversion(
     model = inference.load_model(tiny_model_files[name])
     calls = _conversions(monkeypatch)
     rgb = colour_photo(40, 60, seed=4)
-    lite = inference.make_colorizer(model, 32, "int8")
+    lite = api.make_colorizer(model, 32, "int8")
     assert isinstance(lite, int8.Int8Colorizer)
     full = inference.Colorizer(model, 32)
     l_norm = lite.model_input(rgb)
@@ -50,7 +51,7 @@ def test_int8_colorizes_like_float32_and_caches_the_conversion(
     assert [path.name for path in files] == [f"{lite.digest}-{height}x{width}.tflite"]
     assert calls == [(height, width)]
     # A new colorizer of the same model in a later run loads the cached file.
-    again = inference.make_colorizer(model, 32, "int8")
+    again = api.make_colorizer(model, 32, "int8")
     np.testing.assert_array_equal(np.asarray(again.predict_ab(l_norm, seed=3)), ab_lite)
     assert len(calls) == 1
 

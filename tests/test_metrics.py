@@ -43,14 +43,14 @@ def test_auc_of_the_ab_error_cdf():
     assert float(metrics.ab_error_auc(coloured, neutral)) == pytest.approx(expected, abs=1 / 150)
 
 
-def test_colourfulness_matches_hasler_suesstrunk_by_hand():
+def test_colorfulness_matches_hasler_suesstrunk_by_hand():
     image = np.zeros((1, 2, 3), np.uint8)
     image[0, 0] = [255, 0, 0]
     image[0, 1] = [0, 0, 255]
     # rg = [255, 0], yb = [127.5, -255]: std 127.5 and 191.25, means 127.5 and -63.75.
     expected = np.sqrt(127.5**2 + 191.25**2) + 0.3 * np.sqrt(127.5**2 + 63.75**2)
-    assert float(metrics.colourfulness(image)) == pytest.approx(expected, rel=1e-5)
-    assert float(metrics.colourfulness(np.full((3, 3, 3), 77, np.uint8))) == 0.0
+    assert float(metrics.colorfulness(image)) == pytest.approx(expected, rel=1e-5)
+    assert float(metrics.colorfulness(np.full((3, 3, 3), 77, np.uint8))) == 0.0
 
 
 def test_sample_diversity_is_the_mean_pairwise_ab_distance():

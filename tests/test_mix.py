@@ -10,8 +10,9 @@ import pytest
 from conftest import colour_photo
 from PIL import Image
 
-from kcolor import config as run_config
-from kcolor import data, mix
+from kcolor import data
+from kcolor.data import mix
+from kcolor.training import config as run_config
 
 ROOT = Path(__file__).parent.parent
 
@@ -37,7 +38,7 @@ def collections(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         "val_fraction: 0.25\n"
-        "min_colour_spread: 2.5\n"
+        "min_color_spread: 2.5\n"
         "sources:\n"
         "  scenes: {folders: [scenes], weight: 3, title: Scenes, terms: research only}\n"
         "  faces: {folders: faces, weight: 1}\n"

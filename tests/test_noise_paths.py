@@ -10,8 +10,9 @@ from conftest import colour_photo, encode
 from PIL import Image
 
 import kcolor
-from kcolor import inference, tflite
-from kcolor.models.gan import noise_of_seeds, sample_seeds
+from kcolor import inference
+from kcolor.deploy import tflite
+from kcolor.models.base import noise_of_seeds, sample_seeds
 
 
 def _levels_apart(first, second) -> int:
@@ -51,7 +52,7 @@ def _noise_sensitive_gan(tmp_path):
 
 
 def test_samples_seeds_batches_api_savedmodel_and_tflite_agree(tmp_path):
-    from kcolor import export
+    from kcolor.deploy import export
 
     model, model_path = _noise_sensitive_gan(tmp_path)
     folder = export.export_savedmodel(model, tmp_path / "serving", "gan", size=32)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kcolor import jobs as batch
 from kcolor import outputs
 
 
@@ -26,7 +27,7 @@ def test_outputs_inside_an_input_folder_are_not_inputs(tmp_path):
     (photos / "coloured").mkdir(parents=True)
     for name in ("a.png", "coloured/a.png"):
         Image.new("RGB", (2, 2)).save(photos / name)
-    jobs, problems = outputs.plan_jobs([photos], photos / "coloured")
+    jobs, problems = batch.plan_jobs([photos], photos / "coloured")
     assert [job.source for job in jobs] == [str(photos / "a.png")]
     assert jobs[0].outputs == (str(photos / "coloured" / "a.png"),)
     assert problems == []
@@ -36,7 +37,7 @@ def test_names_clash_is_a_problem_not_an_overwrite(tmp_path):
     for folder in ("x", "y"):
         (tmp_path / folder).mkdir()
         Image.new("RGB", (2, 2)).save(tmp_path / folder / "same.png")
-    jobs, problems = outputs.plan_jobs(
+    jobs, problems = batch.plan_jobs(
         [tmp_path / "x" / "same.png", tmp_path / "y" / "same.png"], tmp_path / "out"
     )
     assert len(jobs) == 1 and len(problems) == 1
@@ -57,7 +58,7 @@ def test_outputs_get_the_usual_file_mode(tmp_path):
 def test_inputs_in_the_output_folder_are_colorized_but_never_replaced(tmp_path):
     for name in ("photo.jpg", "scan.png"):
         Image.new("RGB", (2, 2)).save(tmp_path / name)
-    jobs, problems = outputs.plan_jobs(
+    jobs, problems = batch.plan_jobs(
         [tmp_path / "photo.jpg", tmp_path / "scan.png"], tmp_path, "png"
     )
     assert [job.outputs for job in jobs] == [(str(tmp_path / "photo.png"),)]

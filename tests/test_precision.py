@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import kcolor
-from kcolor import inference, precision
+from kcolor import api, inference, precision
 from tests.conftest import colour_photo
 
 
@@ -44,7 +44,7 @@ def test_an_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="float16"):
         precision.resolve("float16")
     with pytest.raises(ValueError, match="precision"):
-        inference.make_colorizer(object(), 256, "half")
+        api.make_colorizer(object(), 256, "half")
 
 
 def test_bfloat16_copy_keeps_weights_and_restores_the_global_policy(tiny_model_files):

@@ -94,7 +94,7 @@ def test_tune_decoding_scores_each_setting(tmp_path, tiny_model_files):
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [row["boost"] for row in rows] == [1.0, 2.0]
     # More boost, more chroma: never less colourful.
-    assert rows[1]["colourfulness"] >= rows[0]["colourfulness"]
+    assert rows[1]["colorfulness"] >= rows[0]["colorfulness"]
 
 
 def test_int8_float_op_comparison_reports_every_float_set(tmp_path, tiny_model_files):

@@ -14,7 +14,9 @@ from helpers.serving_stand_ins import RestStandIn, start_grpc_stand_in
 from PIL import Image
 
 import kcolor
-from kcolor import cli, export, outputs, serving
+from kcolor import cli
+from kcolor import jobs as batch
+from kcolor.deploy import export, serving
 
 
 def _decode(png):
@@ -227,7 +229,7 @@ def test_photos_the_server_refuses_fail_alone(tmp_path):
         def colorize_each(self, images, seeds=None):
             return [(b"", "too large") if i == 1 else (png, "") for i in range(len(images))]
 
-    jobs, _ = outputs.plan_jobs([str(photos)], tmp_path / "out")
-    report = serving.colorize_files(RefusesTheSecond(), jobs, batch_size=3)
+    jobs, _ = batch.plan_jobs([str(photos)], tmp_path / "out")
+    report = batch.colorize_served(RefusesTheSecond(), jobs, batch_size=3)
     assert report.failed == [(str(photos / "b.png"), "the server did not colorize it: too large")]
     assert sorted(os.listdir(tmp_path / "out")) == ["a.png", "c.png"]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kcolor import data, sources
+from kcolor import data
+from kcolor.data import sources
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

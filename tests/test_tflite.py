@@ -13,7 +13,8 @@ from ai_edge_litert.interpreter import Interpreter
 from conftest import colour_photo, encode
 from PIL import Image
 
-from kcolor import cli, inference, tflite
+from kcolor import cli, inference
+from kcolor.deploy import tflite
 from kcolor.models import HypercolumnColorizer
 
 
@@ -108,7 +109,7 @@ def test_a_non_builtin_op_fails_the_conversion_loudly(tmp_path):
     # Sampling the histograms draws with RandomCategorical (Multinomial): a TensorFlow
     # op TFLite has no builtin for, so the builtins-only conversion must refuse it.
     model = HypercolumnColorizer(
-        trunk_weights=None, taps=["block1_conv2"], head_units=4, bins=4, decoding="sample"
+        taps=["block1_conv2"], trunk_widths=[4, 8, 8, 8, 8], head_units=4, bins=4, decoding="sample"
     )
     model(np.zeros((1, 32, 32, 1), "float32"))
     with pytest.raises(tflite.ConversionError, match="float32 conversion failed"):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kcolor import data, tfrecords
+from kcolor import data
 from kcolor.cli import main
+from kcolor.data import tfrecords
 
 
 def collect_l(dataset):

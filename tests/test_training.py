@@ -18,12 +18,13 @@ from conftest import colour_photo
 from PIL import Image
 
 import kcolor
-from kcolor import config as run_config
 from kcolor import training
+from kcolor.training import config as run_config
 
 TINY_HYPERCOLUMN = {
     "trunk_weights": None,
     "taps": ["block1_conv2", "block2_conv2"],
+    "trunk_widths": [4, 8, 8, 8, 8],
     "head_units": 8,
     "bins": 8,
     "sample_points": 16,
@@ -189,7 +190,7 @@ def test_hypercolumn_run_writes_everything_and_logs_to_tensorboard(tmp_path, pho
         "epoch_images_per_second",
         "epoch_epoch_seconds",
     } <= tags["train"]
-    assert {"epoch_loss", "epoch_psnr", "epoch_colourfulness"} <= tags["validation"]
+    assert {"epoch_loss", "epoch_psnr", "epoch_colorfulness"} <= tags["validation"]
     grid = preview_image(run_dir / "logs")
     # Two rows of 32 px; gray | prediction | truth across.
     assert grid.shape == (2 * 32, 3 * 32, 3)
@@ -221,7 +222,7 @@ def test_gan_run_shows_noise_samples_side_by_side(tmp_path, photo_folders):
         "epoch_learning_rate",
         "epoch_steps_per_second",
     } <= tags["train"]
-    assert {"epoch_psnr", "epoch_colourfulness", "epoch_diversity"} <= tags["validation"]
+    assert {"epoch_psnr", "epoch_colorfulness", "epoch_diversity"} <= tags["validation"]
     # gray | 3 samples | truth
     assert preview_image(run_dir / "logs").shape == (2 * 16, 5 * 16, 3)
     assert result.history["val_diversity"][-1] > 0
@@ -380,7 +381,8 @@ def test_mirrored_strategy_run_over_two_replicas(tmp_path, photo_folders):
     from conftest import run_with_two_cpu_replicas
 
     body = f"""
-    from kcolor import config as run_config, training
+    from kcolor import training
+    from kcolor.training import config as run_config
     for model, args in (("hypercolumn", {TINY_HYPERCOLUMN!r}), ("gan", {TINY_GAN!r})):
         config = run_config.from_dict({{
             "model": model, "data": [{photo_folders[0]!r}], "val": [{photo_folders[1]!r}],
@@ -425,7 +427,8 @@ def test_one_update_is_the_same_on_one_and_two_replicas():
     def build(kind):
         keras.utils.set_random_seed(1)
         if kind == "hypercolumn":
-            model = FixedPoints(trunk_weights=None, taps=["block1_conv2", "block2_conv2"],
+            model = FixedPoints(taps=["block1_conv2", "block2_conv2"],
+                                trunk_widths=[4, 8, 8, 8, 8],
                                 head_units=8, bins=8, dropout=0.0, seed=0)
             model.compile(optimizer=keras.optimizers.SGD(0.5))
         else:

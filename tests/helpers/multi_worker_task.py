@@ -23,13 +23,19 @@ def main(mode, photos, out):
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
     if mode == "plain-keras":
         return plain_keras(strategy, f"{out}/plain_{index}.txt")
-    from kcolor import config as run_config
+    from kcolor.training import config as run_config
 
     for model, size, model_args in (
         (
             "hypercolumn",
             32,
-            {"trunk_weights": None, "taps": ["block1_conv2"], "head_units": 8, "bins": 8},
+            {
+                "trunk_weights": None,
+                "taps": ["block1_conv2"],
+                "trunk_widths": [4, 8, 8, 8, 8],
+                "head_units": 8,
+                "bins": 8,
+            },
         ),
         (
             "gan",

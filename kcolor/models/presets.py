@@ -17,6 +17,8 @@ import h5py
 import keras
 import numpy as np
 
+from kcolor.errors import ModelFileError
+
 MANIFEST = "manifest.json"
 # Arrays up to this many values (biases, tap scales) stay float32; they cost nothing.
 _FLOAT16_MIN_SIZE = 1024
@@ -86,7 +88,7 @@ def load(name: str | None = None, folder=None) -> keras.Model:
     guide_name, guide_digest = entry["guide"]["name"], entry["guide"]["sha256"]
     guide_path = _checked_file(folder, manifest, guide_name)
     if manifest["models"][guide_name]["sha256"] != guide_digest:
-        raise ValueError(
+        raise ModelFileError(
             f"The bundled {name!r} model was trained with a different {guide_name!r} model "
             f"(sha256 {guide_digest}) than the one bundled now. Reinstall kcolor."
         )
@@ -112,7 +114,7 @@ def _checked_file(folder: Path, manifest: dict, name: str) -> Path:
         )
     digest = sha256_of(path)
     if digest != entry["sha256"]:
-        raise ValueError(
+        raise ModelFileError(
             f"{path}: the bundled {name!r} weights are corrupt (sha256 {digest}, expected "
             f"{entry['sha256']}). Reinstall kcolor (pip install --force-reinstall kcolor)."
         )
@@ -226,7 +228,7 @@ def _guide_reference(model: keras.Model, guide: str, folder: Path) -> dict:
     bundled_guide = load(guide, folder)
     for stored, held in zip(bundled_guide.get_weights(), model.guide.get_weights(), strict=True):
         if stored.shape != held.shape or np.max(np.abs(stored - held), initial=0.0) > 1e-6:
-            raise ValueError(
+            raise ModelFileError(
                 f"The model's guide is not the bundled {guide!r} model: bundle the guide "
                 "first, and train the guided GAN with it."
             )

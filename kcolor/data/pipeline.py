@@ -11,7 +11,10 @@ import sys
 
 import tensorflow as tf
 
-from kcolor import color, decoding, sources, tfrecords
+from kcolor import color
+from kcolor.data import decoding, sources, tfrecords
+from kcolor.errors import ConfigError
+from kcolor.images import mean_chroma, resize_image
 
 AUTOTUNE = tf.data.AUTOTUNE
 # Images pass the decode guard in groups of this many: one guard per image would cost
@@ -58,38 +61,8 @@ class _Settings:
 def _image_size(image_size) -> tuple[int, int]:
     size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     if len(size) != 2 or min(size) < 1:
-        raise ValueError(f"image_size must be an int or (height, width). Received: {image_size}")
+        raise ConfigError(f"image_size must be an int or (height, width). Received: {image_size}")
     return int(size[0]), int(size[1])
-
-
-def mean_chroma(ab):
-    """Mean chroma sqrt(a^2 + b^2) of an image's ab planes, in the units of ``ab``.
-
-    Args:
-        ab: float32 (..., H, W, 2), channel order a, b.
-
-    Returns:
-        float32, one value per image. In Lab units: 0 for gray images, about 1 for the
-        most muted colour photos in ImageNet, 10-30 for typical colour photos.
-    """
-    return tf.reduce_mean(tf.sqrt(tf.reduce_sum(ab * ab, axis=-1)), axis=[-2, -1])
-
-
-def resize_image(rgb, size):
-    """Resize an image (H, W, C) or batch (B, H, W, C) to ``size`` (height, width).
-
-    Area averaging when shrinking on both axes (no aliasing, and cheaper than
-    antialiased bilinear), bilinear otherwise (area would give blocks). Training and
-    ``kcolor colorize`` both resize with this.
-    """
-    shape = tf.shape(rgb)[-3:-1]
-    shrinking = tf.reduce_all(shape >= size)
-    resized = tf.cond(
-        shrinking,
-        lambda: tf.image.resize(rgb, size, method="area"),
-        lambda: tf.image.resize(rgb, size, method="bilinear"),
-    )
-    return resized
 
 
 def _random_window(seed, settings: _Settings):
@@ -266,7 +239,7 @@ def _check_usable(resolved, settings: _Settings) -> None:
     for source in groups:
         probe = _examples([source], probe_settings, seed=0, shuffle_buffer=1).take(1)
         if not any(True for _ in probe):
-            raise ValueError(
+            raise ConfigError(
                 f"Image source {source.source!r} has no usable image: its "
                 f"{len(source.images)} image file(s) and {len(source.shards)} shard(s) hold "
                 f"only unreadable files or grayscale photos (mean chroma < "
@@ -277,17 +250,17 @@ def _check_usable(resolved, settings: _Settings) -> None:
 def _mixed_examples(streams, weights, settings: _Settings, seed, shuffle_buffer, check):
     """Examples drawn from several endlessly repeated streams with mixing ``weights``."""
     if not settings.training:
-        raise ValueError("weights mix training streams; pass training=True or no weights.")
+        raise ConfigError("weights mix training streams; pass training=True or no weights.")
     if isinstance(streams, str | os.PathLike):
         streams = [streams]
     streams, weights = list(streams), [float(weight) for weight in weights]
     if len(streams) != len(weights) or not streams:
-        raise ValueError(
+        raise ConfigError(
             f"weights needs one weight per source: {len(streams)} source(s), "
             f"{len(weights)} weight(s)."
         )
     if min(weights) < 0 or sum(weights) <= 0:
-        raise ValueError(f"weights must be 0 or more, not all 0. Received: {weights}")
+        raise ConfigError(f"weights must be 0 or more, not all 0. Received: {weights}")
     parts = []
     for index, stream in enumerate(streams):
         resolved = sources.resolve_sources(stream)
@@ -369,7 +342,7 @@ def lab_dataset(
         stats=stats,
     )
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+        raise ConfigError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
     if weights is None:
         resolved = sources.resolve_sources(image_sources)
         if check_sources:

@@ -26,27 +26,16 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from kcolor import bundled, color, data, decoding
+from kcolor import color, images
 from kcolor import precision as precision_module
+from kcolor.data import decoding
+from kcolor.errors import ImageReadError, ImageTooLarge, ModelFileError
 from kcolor.limits import DEFAULT_MAX_PIXELS, MAX_ASPECT
-from kcolor.models import (
-    DiverseColorGAN,
-    DiverseColorGenerator,
-    GuidedColorGenerator,
-    HypercolumnColorizer,
-)
-from kcolor.models.gan import sample_colourings
+from kcolor.models import presets
+from kcolor.models.base import ColorizationModel
 
 # Rows converted at a time in step 3: bounds the float temporaries of a large photo.
 _STRIP_ROWS = 512
-
-
-class ImageReadError(ValueError):
-    """An input could not be read as an image; the message names it and says why."""
-
-
-class ImageTooLarge(ImageReadError):
-    """An input declares more pixels than the limit; nothing of it was decoded."""
 
 
 def check_pixels(name: str, width: int, height: int, max_pixels: int | None) -> None:
@@ -215,12 +204,12 @@ def lightness_input(rgb, size: int, multiple: int):
     shape = tf.shape(rgb)
     target = processing_shape(shape[1], shape[2], size, multiple)
     # Resized as uint8 (tf.image.resize returns float32): no full-size float copy.
-    small = data.resize_image(rgb, target) / 255.0
+    small = images.resize_image(rgb, target) / 255.0
     l_norm, _ = color.rgb_to_model_lab(tf.clip_by_value(small, 0.0, 1.0))
     return l_norm
 
 
-def colour_pixels(rgb, ab_norm):
+def color_pixels(rgb, ab_norm):
     """Replace the colour of ``rgb``'s pixels by ``ab_norm``, keeping their lightness.
 
     Args:
@@ -249,9 +238,6 @@ def to_uint8(rgb):
     return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
 
 
-_COLORIZERS = (HypercolumnColorizer, DiverseColorGAN, DiverseColorGenerator, GuidedColorGenerator)
-
-
 class Colorizer:
     """A loaded model with its calling convention, for :func:`colorize_rgb`.
 
@@ -270,10 +256,10 @@ class Colorizer:
     """
 
     def __init__(self, model, size: int = 256, precision: str = "float32"):
-        if not isinstance(model, _COLORIZERS):
+        if not isinstance(model, ColorizationModel):
             raise TypeError(
-                "model must be a HypercolumnColorizer, DiverseColorGAN, DiverseColorGenerator "
-                f"or GuidedColorGenerator. Received: {type(model).__name__}"
+                "model must be a kcolor model (kcolor.models: HypercolumnColorizer, "
+                f"DiverseColorGAN, DiverseColorGenerator, ...). Received: {type(model).__name__}"
             )
         if size < 1:
             raise ValueError(f"size must be >= 1. Received: size={size}")
@@ -282,28 +268,24 @@ class Colorizer:
             raise ValueError("Colorizer runs Keras models; make_colorizer() gives int8 ones.")
         self.model = model
         self.size = size
-        # VGG16's four poolings need sides divisible by 16; the GAN keeps any size.
-        self.multiple = 16 if isinstance(model, HypercolumnColorizer) else 1
-        self.diverse = not isinstance(model, HypercolumnColorizer)
-        # The network that colorizes: a GAN's generator (a guided one included).
-        self.network = model.generator if isinstance(model, DiverseColorGAN) else model
-        self.noise_channels = self.network.noise_channels if self.diverse else 0
+        self.multiple = model.input_multiple
+        self.diverse = model.diverse
+        self.noise_channels = model.noise_channels
+        # The network that colorizes (a GAN's generator).
+        self.network = model.colorizing_network()
         if self.precision == "bfloat16":
             self.network = precision_module.in_bfloat16(self.network)
-        self._graph = _network_graph(self.network, self.diverse)
+        self._graph = _network_graph(self.network)
 
     def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):
         """``ab_norm`` (B, samples, h, w, 2) for ``l_norm`` (B, h, w, 1)."""
         if samples < 1:
             raise ValueError(f"samples must be >= 1. Received: samples={samples}")
-        if not self.diverse:
-            if samples != 1:
-                raise ValueError(
-                    "The hypercolumn model gives one colouring per image; samples > 1 "
-                    "needs the GAN."
-                )
-            return self._graph(tf.convert_to_tensor(l_norm, tf.float32))[:, None]
-        seed = random_seed() if seed is None else seed
+        if samples != 1 and not self.diverse:
+            raise ValueError(
+                "The hypercolumn model gives one colouring per image; samples > 1 needs the GAN."
+            )
+        seed = random_seed() if seed is None and self.diverse else seed or 0
         return self._graph(
             tf.convert_to_tensor(l_norm, tf.float32),
             tf.constant(samples, tf.int32),
@@ -321,49 +303,22 @@ _L_NORM_SPEC = tf.TensorSpec([None, None, None, 1], tf.float32)
 _GRAPHS = weakref.WeakKeyDictionary()
 
 
-def _network_graph(network, diverse: bool):
-    """The graph function of ``network``: ``l_norm -> ab_norm`` for the hypercolumn,
-    ``(l_norm, samples, seed) -> (B, samples, h, w, 2)`` for a generator."""
+def _network_graph(network):
+    """The graph function of ``network``: ``(l_norm, samples, seed) -> ab_norm``
+    (B, samples, h, w, 2), by :meth:`~kcolor.models.base.ColorizationModel.sample_ab`."""
     key = precision_module.config_key(network)
     cached = _GRAPHS.get(network)
     if cached is None or cached[0] != key:
         # A weak reference: the cache must not keep the network alive through its graph.
         network_ref = weakref.ref(network)
-        if diverse:
 
-            def colourings(l_norm, samples, seed):
-                return sample_colourings(network_ref(), l_norm, samples, seed)
+        def colorings(l_norm, samples, seed):
+            return network_ref().sample_ab(l_norm, samples, seed)
 
-            signature = [_L_NORM_SPEC, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int64)]
-            graph = tf.function(colourings, input_signature=signature)
-        else:
-            graph = tf.function(
-                lambda l_norm: network_ref()(l_norm, training=False),
-                input_signature=[_L_NORM_SPEC],
-            )
+        signature = [_L_NORM_SPEC, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int64)]
+        graph = tf.function(colorings, input_signature=signature)
         cached = _GRAPHS[network] = (key, graph)
     return cached[1]
-
-
-def make_colorizer(model, size: int = 256, precision: str = "auto"):
-    """The colorizer of ``model`` in ``precision``.
-
-    Args:
-        model: a model object (see :class:`Colorizer`).
-        size: shorter side of the processing size, in pixels.
-        precision: "auto" (default: bfloat16 where the CPU computes it natively,
-            float32 elsewhere), "float32", "bfloat16" or "int8" (see
-            :mod:`kcolor.precision`).
-
-    Returns:
-        A :class:`Colorizer`, or for "int8" a :class:`kcolor.int8.Int8Colorizer`; both
-        have ``model_input`` and ``predict_ab``.
-    """
-    if precision_module.resolve(precision) == "int8":
-        from kcolor import int8  # loads the TFLite runtime only when asked for
-
-        return int8.Int8Colorizer(model, size)
-    return Colorizer(model, size, precision)
 
 
 def random_seed() -> int:
@@ -454,7 +409,7 @@ def _colorized_strip(rgb, ab_norm, *axes):
     """uint8 RGB of a strip of the photo ``rgb`` coloured with ``ab_norm`` interpolated at
     the strip's rows and all columns (``axes``: see :func:`_interpolate`)."""
     ab_rows = _interpolate(ab_norm, *axes)
-    return to_uint8(colour_pixels(rgb, ab_rows))
+    return to_uint8(color_pixels(rgb, ab_rows))
 
 
 def colorize_rgb(
@@ -498,52 +453,18 @@ def load_model(model=None):
 # retrained in place is loaded afresh.
 @functools.lru_cache(maxsize=4)
 def _load_bundled(name: str) -> keras.Model:
-    return bundled.load(name)
+    return presets.load(name)
 
 
 @functools.lru_cache(maxsize=4)
 def _load_file(path: str, modified_ns: int, size: int) -> keras.Model:
     if path.endswith(".keras") and not zipfile.is_zipfile(path):
         # Keras would call it "File not found".
-        raise ValueError(f"{path}: not a Keras model file (a .keras file is a zip archive)")
+        raise ModelFileError(f"{path}: not a Keras model file (a .keras file is a zip archive)")
     try:
         return keras.saving.load_model(path)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
-        raise ValueError(
+        raise ModelFileError(
             f"{path}: not a kcolor model file Keras can load ({type(error).__name__}: "
             f"{str(error)[:200]})"
         ) from error
-
-
-def colorize(
-    image,
-    model=None,
-    *,
-    size: int = 256,
-    samples: int = 1,
-    seed=None,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    precision: str = "auto",
-):
-    """Colorize a photo.
-
-    Args:
-        image: a path, PIL image or array (see :func:`read_image`); colour photos are
-            colorized from their own lightness.
-        model: see :func:`load_model`.
-        size: shorter side of the processing size, in pixels.
-        samples: colourings to return (more than 1 needs the GAN).
-        seed: an int makes the GAN's colourings repeatable: colouring ``k`` (from 0) is
-            the one of seed ``seed + k``.
-        max_pixels: refuse larger images (see :func:`read_image`); None: no limit.
-        precision: "auto" (bfloat16 where the CPU computes it natively, float32
-            elsewhere), "float32", "bfloat16" or "int8" (see :mod:`kcolor.precision`).
-
-    Returns:
-        A PIL RGB image of the input's size, or a list of ``samples`` of them when
-        ``samples > 1``.
-    """
-    colorizer = make_colorizer(load_model(model), size, precision)
-    results = colorize_rgb(read_image(image, max_pixels), colorizer, samples, seed)
-    images = [Image.fromarray(result) for result in results]
-    return images if samples > 1 else images[0]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from kcolor.errors import ConfigError
+
 MODELS = ("hypercolumn", "gan")
 SCHEDULES = ("constant", "cosine", "exponential")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -126,7 +128,7 @@ class RunConfig:
     def resolved(self) -> "RunConfig":
         """A copy with the model's defaults filled in, checked; raises ValueError."""
         if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}. Received: {self.model!r}")
+            raise ConfigError(f"model must be one of {MODELS}. Received: {self.model!r}")
         values = dataclasses.asdict(self)
         for key, value in _MODEL_DEFAULTS[self.model].items():
             if values[key] is None:
@@ -141,7 +143,7 @@ class RunConfig:
 
     def _check(self) -> None:
         if not self.data:
-            raise ValueError("No training data: give --data (folders, globs or TFRecord shards).")
+            raise ConfigError("No training data: give --data (folders, globs or TFRecord shards).")
         for name, allowed in (
             ("schedule", SCHEDULES),
             ("optimizer", OPTIMIZERS),
@@ -150,7 +152,7 @@ class RunConfig:
             ("gan_loss", ("wasserstein", "cross_entropy")),
         ):
             if getattr(self, name) not in allowed:
-                raise ValueError(
+                raise ConfigError(
                     f"{name} must be one of {allowed}. Received: {getattr(self, name)!r}"
                 )
         for name in (
@@ -164,18 +166,18 @@ class RunConfig:
             "preview_samples",
         ):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1. Received: {getattr(self, name)}")
+                raise ConfigError(f"{name} must be at least 1. Received: {getattr(self, name)}")
         for name in ("val_steps", "warmup_steps", "preview_images"):
             if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be 0 or more. Received: {getattr(self, name)}")
+                raise ConfigError(f"{name} must be 0 or more. Received: {getattr(self, name)}")
         if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive. Received: {self.learning_rate}")
+            raise ConfigError(f"learning_rate must be positive. Received: {self.learning_rate}")
         if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
-            raise ValueError(f"ema_momentum must be in (0, 1). Received: {self.ema_momentum}")
+            raise ConfigError(f"ema_momentum must be in (0, 1). Received: {self.ema_momentum}")
         if self.guide is not None and self.model != "gan":
-            raise ValueError(f"guide is a GAN setting. Received: guide={self.guide!r}")
+            raise ConfigError(f"guide is a GAN setting. Received: guide={self.guide!r}")
         if not isinstance(self.model_args, dict):
-            raise ValueError(f"model_args must be a mapping. Received: {self.model_args!r}")
+            raise ConfigError(f"model_args must be a mapping. Received: {self.model_args!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -200,13 +202,13 @@ def _as_number(name: str, value, kind):
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number. Received: {value!r}")
+        raise ConfigError(f"{name} must be a number. Received: {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number. Received: {value!r}") from None
+        raise ConfigError(f"{name} must be a number. Received: {value!r}") from None
     if kind is int and not number.is_integer():
-        raise ValueError(f"{name} must be a whole number. Received: {value!r}")
+        raise ConfigError(f"{name} must be a whole number. Received: {value!r}")
     return kind(number)
 
 
@@ -219,7 +221,7 @@ def _as_sources(value) -> list:
             continue
         unknown = sorted(set(item) - {"path", "weight", "name"})
         if unknown or "path" not in item:
-            raise ValueError(
+            raise ConfigError(
                 f"a data item that is a mapping takes path (required), weight and name. "
                 f"Received: {item!r}"
             )
@@ -227,7 +229,7 @@ def _as_sources(value) -> list:
         entry = {"path": path[0] if len(path) == 1 else path}
         entry["weight"] = _as_number("weight", item.get("weight", 1.0), float)
         if entry["weight"] < 0:
-            raise ValueError(f"a data weight must be 0 or more. Received: {item!r}")
+            raise ConfigError(f"a data weight must be 0 or more. Received: {item!r}")
         if item.get("name") is not None:
             entry["name"] = str(item["name"])
         items.append(entry)
@@ -274,11 +276,11 @@ def _read_settings(path: Path) -> dict:
     try:
         values = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML or JSON ({error})") from error
+        raise ConfigError(f"{path}: not valid YAML or JSON ({error})") from error
     if values is None:
         values = {}
     if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a mapping of settings, found {type(values).__name__}")
+        raise ConfigError(f"{path}: expected a mapping of settings, found {type(values).__name__}")
     for key in ("data", "val", "init_from"):
         if values.get(key) is not None:
             values[key] = _relative_to(path.parent, values[key])
@@ -303,7 +305,7 @@ def from_dict(values: dict, source: str = "config") -> RunConfig:
     known = {field.name for field in dataclasses.fields(RunConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"{source}: unknown setting(s) {unknown}; known: {sorted(known)}")
+        raise ConfigError(f"{source}: unknown setting(s) {unknown}; known: {sorted(known)}")
     return RunConfig(**values)
 
 
@@ -315,11 +317,11 @@ def with_overrides(config: RunConfig, overrides: Iterable[str]) -> RunConfig:
         key, sep, text = override.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
-            raise ValueError(f"override {override!r} is not KEY=VALUE")
+            raise ConfigError(f"override {override!r} is not KEY=VALUE")
         try:
             value = yaml.safe_load(text)
         except yaml.YAMLError as error:
-            raise ValueError(f"override {override!r}: cannot parse the value ({error})") from error
+            raise ConfigError(f"override {override!r}: cannot parse the value ({error})") from error
         if key.startswith("model_args."):
             target = values["model_args"]
             *parents, leaf = key.split(".")[1:]

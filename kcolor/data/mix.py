@@ -5,7 +5,7 @@ A mix is described by a spec (YAML or JSON; ``scripts/configs/training_mix.yaml`
 bundled model's)::
 
     val_fraction: 0.03          # share of each source held out for validation
-    min_colour_spread: 2.5      # Lab units; photos whose colours spread less are near-gray
+    min_color_spread: 2.5       # Lab units; photos whose colours spread less are near-gray
     sources:
       miniplaces:               # the source's name in the mix
         title: MiniPlaces (100 Places scene classes)
@@ -37,7 +37,9 @@ import tensorflow as tf
 import yaml
 from tqdm import tqdm
 
-from kcolor import color, data, decoding, outputs, sources, tfrecords
+from kcolor import color, images, outputs
+from kcolor.data import decoding, sources, tfrecords
+from kcolor.errors import ConfigError
 
 # Near-gray is judged on a copy at most this many pixels on its longer side: enough to
 # measure mean colours, and it keeps the scan of 100,000 photos to minutes.
@@ -60,7 +62,7 @@ class MixSource:
 class MixSpec:
     sources: tuple[MixSource, ...]
     val_fraction: float = 0.03
-    min_colour_spread: float = 2.5
+    min_color_spread: float = 2.5
 
 
 def load_spec(path) -> MixSpec:
@@ -68,12 +70,12 @@ def load_spec(path) -> MixSpec:
     path = Path(path)
     values = yaml.safe_load(path.read_text())
     if not isinstance(values, dict) or not isinstance(values.get("sources"), dict):
-        raise ValueError(f"{path}: a mix spec is a mapping with a 'sources' mapping")
+        raise ConfigError(f"{path}: a mix spec is a mapping with a 'sources' mapping")
     mix_sources = []
     for name, entry in values["sources"].items():
         folders = entry.get("folders")
         if not folders:
-            raise ValueError(f"{path}: source {name!r} names no folders")
+            raise ConfigError(f"{path}: source {name!r} names no folders")
         mix_sources.append(
             MixSource(
                 name=str(name),
@@ -87,10 +89,11 @@ def load_spec(path) -> MixSpec:
     spec = MixSpec(
         tuple(mix_sources),
         float(values.get("val_fraction", 0.03)),
-        float(values.get("min_colour_spread", 2.5)),
+        # min_colour_spread: the key's kcolor 0.1 spelling, read until kcolor 0.3.
+        float(values.get("min_color_spread", values.get("min_colour_spread", 2.5))),
     )
     if not 0 <= spec.val_fraction < 1:
-        raise ValueError(f"{path}: val_fraction must be in [0, 1). Received: {spec.val_fraction}")
+        raise ConfigError(f"{path}: val_fraction must be in [0, 1). Received: {spec.val_fraction}")
     return spec
 
 
@@ -115,7 +118,7 @@ def _colour_statistics(encoded):
     rgb = decoding.decode_image_bytes(encoded)
     shape = tf.cast(tf.shape(rgb)[:2], tf.float32)
     scale = tf.minimum(1.0, _MEASURE_SIDE / tf.reduce_max(shape))
-    small = data.resize_image(rgb, tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1))
+    small = images.resize_image(rgb, tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1))
     ab = tf.reshape(color.rgb_to_lab(small)[..., 1:], [-1, 2])
     mean_ab = tf.reduce_mean(ab, axis=0)
     spread = tf.reduce_mean(tf.norm(ab - mean_ab, axis=-1))
@@ -162,7 +165,7 @@ def build_mix(
     """Write the mix ``spec`` describes from the photos under ``root``; see the module doc.
 
     Unreadable files and near-gray photos (colour spread below
-    ``spec.min_colour_spread``) are left out and counted per source.
+    ``spec.min_color_spread``) are left out and counted per source.
 
     Returns:
         The record written to ``MIX/mix.json``.
@@ -179,7 +182,7 @@ def build_mix(
     record = {
         "written": datetime.date.today().isoformat(),
         "val_fraction": spec.val_fraction,
-        "min_colour_spread": spec.min_colour_spread,
+        "min_color_spread": spec.min_color_spread,
         "sources": {},
     }
     for source in spec.sources:
@@ -209,7 +212,7 @@ def _build_source(source: MixSource, root: Path, output_dir: Path, spec, per_sha
             sources.warn_skipped(path, problem)
             unreadable += 1
             continue
-        if stats[2] < spec.min_colour_spread:
+        if stats[2] < spec.min_color_spread:
             near_gray += 1
             continue
         relative = os.path.relpath(path, root)

@@ -11,7 +11,8 @@ import sys
 import tensorflow as tf
 from tqdm import tqdm
 
-from kcolor import decoding, sources
+from kcolor.data import decoding, sources
+from kcolor.errors import ConfigError
 
 ENCODED_KEY = "image/encoded"
 NAME_KEY = "image/filename"
@@ -103,14 +104,14 @@ def write_tfrecords(
         ValueError: no image could be read from the sources.
     """
     if images_per_shard < 1:
-        raise ValueError(f"images_per_shard must be >= 1. Received: {images_per_shard}")
+        raise ConfigError(f"images_per_shard must be >= 1. Received: {images_per_shard}")
     resolved = sources.resolve_sources(image_sources)
     paths = [path for source in resolved for path in source.images]
     if not paths:
-        raise ValueError(f"No image files in {[s.source for s in resolved]} (only shards).")
+        raise ConfigError(f"No image files in {[s.source for s in resolved]} (only shards).")
     good = _decodable(paths, progress)
     if not good:
-        raise ValueError(f"None of the {len(paths)} image files could be decoded.")
+        raise ConfigError(f"None of the {len(paths)} image files could be decoded.")
     if len(good) < len(paths):
         print(
             f"WARNING kcolor: {len(paths) - len(good)} unreadable file(s) left out.",

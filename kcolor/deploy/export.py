@@ -40,12 +40,17 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from kcolor import __version__, color, decoding, inference
+from kcolor import __version__, color, inference
+from kcolor.data import decoding
+from kcolor.errors import ExportError
 from kcolor.limits import DEFAULT_MAX_PIXELS
-from kcolor.models import DiverseColorGAN
-from kcolor.models.gan import draw_noise_per_image
-from kcolor.serving import ERROR_OUTPUT, IMAGE_BYTES, PNG_OUTPUT, SEED
 
+# The serving_default contract: the inputs and outputs clients use by name.
+IMAGE_BYTES = "image_bytes"
+SEED = "seed"
+PNG_OUTPUT = "colorized_png_bytes"
+# Per photo: empty when it was colorized, else why not (its PNG is then empty).
+ERROR_OUTPUT = "error"
 WARMUP_FILE = "tf_serving_warmup_requests"
 INFO_FILE = "export_info.json"
 # The largest ab difference (Lab units) from the Keras model an export may have.
@@ -59,10 +64,6 @@ _KEY_BASE = 1 << 20
 def _tensor_array(dtype, size, element_shape):
     """A TensorArray whose elements may differ in size (photos of several shapes)."""
     return tf.TensorArray(dtype, size, infer_shape=False, element_shape=element_shape)
-
-
-class ExportError(ValueError):
-    """An export cannot be written as asked; the message says why."""
 
 
 class ServingGraph:
@@ -87,14 +88,11 @@ class ServingGraph:
         self.max_pixels = max_pixels
         self.multiple = colorizer.multiple
         self.diverse = colorizer.diverse
+        self.network = model.colorizing_network()
 
     def predict_ab(self, l_norm, seeds):
         """``ab_norm`` (B, h, w, 2) for ``l_norm`` (B, h, w, 1); ``seeds`` int (B,)."""
-        if not self.diverse:
-            return self.model(l_norm, training=False)
-        generator = self.model.generator if isinstance(self.model, DiverseColorGAN) else self.model
-        noise = draw_noise_per_image(l_norm, generator.noise_channels, seeds)
-        return generator([l_norm, noise], training=False)
+        return self.network.seeded_ab(l_norm, seeds)
 
     def colorize_uint8(self, rgb, seeds):
         """uint8 (B, H, W, 3) photos of one size -> ``(ab, rgb)`` at that size: ab in
@@ -102,7 +100,7 @@ class ServingGraph:
         l_norm = inference.lightness_input(rgb, self.size, self.multiple)
         ab_norm = self.predict_ab(l_norm, seeds)
         ab_norm = tf.image.resize(ab_norm, tf.shape(rgb)[1:3])
-        return color.denormalize_ab(ab_norm), inference.colour_pixels(rgb, ab_norm)
+        return color.denormalize_ab(ab_norm), inference.color_pixels(rgb, ab_norm)
 
     def colorize_encoded(self, image_bytes, seeds):
         """string (B,) encoded photos of any sizes -> ``(png, error)``, string (B,) each:
@@ -211,7 +209,7 @@ class ServingGraph:
             # Decoded again rather than kept: a request's photos are not all held at once.
             rgb = inference.to_uint8(decoding.decode_image_bytes(image_bytes[index]))[None]
             ab_norm = tf.image.resize(ab.read(index)[None], tf.shape(rgb)[1:3])
-            colored = inference.colour_pixels(rgb, ab_norm)
+            colored = inference.color_pixels(rgb, ab_norm)
             return tf.io.encode_png(inference.to_uint8(colored[0]))
 
         def body(index, pngs):

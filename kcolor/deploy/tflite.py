@@ -30,9 +30,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kcolor import color, data, inference, metrics, outputs
-from kcolor.models import DiverseColorGAN, HypercolumnColorizer
-from kcolor.models.gan import noise_of_seeds, sample_seeds
+from kcolor import color, images, inference, metrics, outputs
+from kcolor.errors import ConfigError, ConversionError
+from kcolor.models.base import noise_of_seeds, sample_seeds
 
 VARIANTS = ("float32", "float16", "dynamic-int8", "int8")
 SIGNATURE = "colorize"
@@ -51,24 +51,10 @@ ASSEMBLY_OPS = ("MUL", "AVERAGE_POOL_2D", "RESIZE_BILINEAR", "ADD")
 FLOAT_OPS = DECODING_OPS + ASSEMBLY_OPS
 
 
-class ConversionError(RuntimeError):
-    """The model could not be converted as asked; the message says why."""
-
-
-def _generator_of(model):
-    return model.generator if isinstance(model, DiverseColorGAN) else model
-
-
-def _noise_planes(noise, like):
-    """The GAN's noise vector (1, C) spread over the plane of ``like`` (1, H, W, ...)."""
-    shape = tf.shape(like)
-    return tf.broadcast_to(noise[:, None, None, :], (1, shape[1], shape[2], noise.shape[-1]))
-
-
 def stretched_input(rgb, side: int):
     """uint8 RGB (H, W, 3) -> ``l_norm`` (1, side, side, 1): the photo stretched to a
     fixed-size TFLite model's square input."""
-    small = data.resize_image(tf.convert_to_tensor(rgb)[None], (side, side))
+    small = images.resize_image(tf.convert_to_tensor(rgb)[None], (side, side))
     l_norm, _ = color.rgb_to_model_lab(tf.clip_by_value(small / 255.0, 0.0, 1.0))
     return l_norm
 
@@ -84,26 +70,25 @@ def _input_shape(input_size) -> tuple:
 
 def _archive(model, input_size) -> keras.export.ExportArchive:
     inference.Colorizer(model)  # checks the model type
+    network = model.colorizing_network()
     height, width = _input_shape(input_size)
     specs = [tf.TensorSpec([1, height, width, 1], tf.float32, name="lightness")]
     archive = keras.export.ExportArchive()
-    archive.track(model)
-    if isinstance(model, HypercolumnColorizer):
+    archive.track(network)
+    if not network.diverse:
 
-        def network(lightness):
-            ab_norm = model(color.normalize_l(lightness), training=False)
+        def colorize(lightness):
+            ab_norm = network.predict_ab(color.normalize_l(lightness))
             return {"ab": color.denormalize_ab(ab_norm)}
 
     else:
-        generator = _generator_of(model)
-        specs.append(tf.TensorSpec([1, generator.noise_channels], tf.float32, name="noise"))
+        specs.append(tf.TensorSpec([1, network.noise_channels], tf.float32, name="noise"))
 
-        def network(lightness, noise):
-            planes = _noise_planes(noise, lightness)
-            ab_norm = generator([color.normalize_l(lightness), planes], training=False)
+        def colorize(lightness, noise):
+            ab_norm = network.predict_ab(color.normalize_l(lightness), noise)
             return {"ab": color.denormalize_ab(ab_norm)}
 
-    archive.add_endpoint(SIGNATURE, network, input_signature=specs)
+    archive.add_endpoint(SIGNATURE, colorize, input_signature=specs)
     return archive
 
 
@@ -241,7 +226,7 @@ class LiteColorizer:
         """``ab_norm`` (B, samples, h, w, 2) for ``l_norm`` (B, h, w, 1), one image at a
         time (the TFLite model's batch is 1); colouring ``k`` of the GAN uses ``seed + k``."""
         if samples < 1 or (samples != 1 and not self.diverse):
-            raise ValueError("samples must be 1, or more with a GAN model.")
+            raise ConfigError("samples must be 1, or more with a GAN model.")
         lightness = color.denormalize_l(l_norm).numpy()
         if self.diverse:
             # The same noise as every other colorize path (kcolor.models.gan).
@@ -298,7 +283,7 @@ def agreement(model, path, photos, size: int = 256) -> dict:
         psnr_keras.append(float(metrics.psnr(inference.compose(rgb, ab_keras), rgb)))
         psnr_lite.append(float(metrics.psnr(inference.compose(rgb, ab_lite), rgb)))
     if not squared:
-        raise ValueError("no photos to compare on")
+        raise ConfigError("no photos to compare on")
     return {
         "photos": len(squared),
         "ab_rmse": float(np.sqrt(np.mean(squared))),
@@ -337,8 +322,7 @@ def export_variants(
     representative = None
     if "int8" in variants:
         side = input_size or 256
-        generator = _generator_of(model)
-        channels = None if isinstance(model, HypercolumnColorizer) else generator.noise_channels
+        channels = model.noise_channels or None
         representative = representative_inputs(representative_photos, side, noise_channels=channels)
     for variant, path in paths.items():
         flatbuffer = convert(model, variant, input_size, representative)

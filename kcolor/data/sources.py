@@ -9,6 +9,8 @@ import os
 import sys
 from collections.abc import Iterable
 
+from kcolor.errors import ConfigError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 TFRECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".tfrec")
 
@@ -87,7 +89,7 @@ def resolve_source(source: str | os.PathLike) -> ResolvedSource:
         raise FileNotFoundError(f"Image source {text!r} does not exist.")
     images, shards = _classify(candidates)
     if not images and not shards:
-        raise ValueError(
+        raise ConfigError(
             f"Image source {text!r} holds no image file or TFRecord shard. Expected files "
             f"ending in one of {IMAGE_EXTENSIONS + TFRECORD_EXTENSIONS}."
         )
@@ -100,7 +102,7 @@ def resolve_sources(sources) -> list[ResolvedSource]:
         sources = [sources]
     sources = list(sources)
     if not sources:
-        raise ValueError("No image source given. Received: sources=[]")
+        raise ConfigError("No image source given. Received: sources=[]")
     return [resolve_source(source) for source in sources]
 
 

@@ -1,7 +1,7 @@
 """Clients for a kcolor SavedModel behind TF Serving: REST and gRPC.
 
 Both send encoded photos to the ``serving_default`` signature (see
-:mod:`kcolor.export`) and get PNG bytes of the colorized photos at their own size:
+:mod:`kcolor.deploy.export`) and get PNG bytes of the colorized photos at their own size:
 
 * :class:`RestClient`: ``POST /v1/models/NAME[/versions/N]:predict`` with TF Serving's
   row format, ``{"instances": [{"image_bytes": {"b64": ...}, "seed": 1}]}``; the answer is
@@ -11,37 +11,24 @@ Both send encoded photos to the ``serving_default`` signature (see
   ``tensorflow-serving-api``, with the message size limits raised so full-size PNGs fit
   (gRPC's default is 4 MiB; TF Serving itself accepts up to 2 GiB).
 
-:func:`colorize_files` colorizes files and folders through either client with the
-rules of ``kcolor colorize``: unreadable files are reported and skipped, existing outputs
-are kept unless ``force``, and outputs are written atomically.
+:func:`kcolor.jobs.colorize_served` colorizes files and folders through either client
+with the rules of ``kcolor colorize``.
 """
 
 import base64
 import io
 import json
-import os
-import random
-import sys
 import urllib.error
 import urllib.request
 
-import numpy as np
 from PIL import Image
 
-from kcolor import batch, inference, outputs
+from kcolor import inference
+from kcolor.deploy.export import ERROR_OUTPUT, IMAGE_BYTES, PNG_OUTPUT, SEED
+from kcolor.errors import ServingError
 
-# The serving_default contract of kcolor.export's SavedModels.
-IMAGE_BYTES = "image_bytes"
-SEED = "seed"
-PNG_OUTPUT = "colorized_png_bytes"
-# Per photo: empty when it was colorized, else why not (its PNG is then empty).
-ERROR_OUTPUT = "error"
 # Largest gRPC message the client sends or accepts: a few full-size PNGs.
 DEFAULT_MAX_MESSAGE_BYTES = 256 << 20
-
-
-class ServingError(RuntimeError):
-    """The server refused or failed a request; the message is the server's."""
 
 
 def rest_predict_body(images, seeds=None, signature: str = "serving_default") -> dict:
@@ -264,81 +251,3 @@ def upright_bytes(path, max_pixels: int | None = inference.DEFAULT_MAX_PIXELS) -
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def colorize_files(
-    client,
-    jobs,
-    *,
-    samples: int = 1,
-    seed: int | None = None,
-    batch_size: int = 4,
-    fmt: str = "png",
-    force: bool = False,
-    max_pixels: int | None = inference.DEFAULT_MAX_PIXELS,
-) -> batch.BatchReport:
-    """Colorize ``jobs`` (:func:`kcolor.outputs.plan_jobs`) through a server.
-
-    Args:
-        client: a :class:`RestClient` or :class:`GrpcClient`.
-        samples: colourings per photo; more than 1 needs a GAN model. Sample ``k`` of a
-            photo uses seed ``seed + k``.
-        seed: the first seed (GAN); None picks one at random.
-        batch_size: photos per request.
-        fmt: "png" (the server's bytes, unchanged) or "jpg".
-        force: replace existing outputs.
-        max_pixels: photos of more pixels are not sent (read from the header).
-    """
-    report = batch.BatchReport()
-    diverse = SEED in client.signature_inputs()
-    if samples > 1 and not diverse:
-        raise ValueError("The served model gives one colouring per image; samples > 1 needs a GAN.")
-    first_seed = random.randrange(2**31) if seed is None and diverse else seed or 0
-    pending = []
-
-    def send(group):
-        images = [encoded for _, encoded in group for _ in range(samples)]
-        seeds = [first_seed + k for _ in group for k in range(samples)] if diverse else None
-        try:
-            results = client.colorize_each(images, seeds)
-        except ServingError as error:
-            for job, _ in group:
-                report.failed.append((job.source, str(error)))
-                print(f"failed {job.source}: {error}", file=sys.stderr)
-            return
-        for index, (job, _) in enumerate(group):
-            error = results[index * samples][1]
-            if error:
-                report.failed.append((job.source, f"the server did not colorize it: {error}"))
-                print(f"failed {job.source}: {report.failed[-1][1]}", file=sys.stderr)
-                continue
-
-            def write_each(k, path, replace, index=index):
-                png = results[index * samples + k][0]
-                if fmt == "png":
-                    outputs.write_atomically(path, lambda handle: handle.write(png), replace)
-                else:
-                    rgb = np.asarray(Image.open(io.BytesIO(png)))
-                    outputs.save_image(rgb, path, fmt, replace)
-
-            batch.write_job(job, write_each, report, force)
-
-    for job in jobs:
-        existing = [path for path in job.outputs if os.path.exists(path)]
-        if existing and not force:
-            reason = f"{existing[0]} exists (pass --force to replace it)"
-            report.skipped.append((job.source, reason))
-            print(f"skipped {job.source}: {report.skipped[-1][1]}", file=sys.stderr)
-            continue
-        try:
-            pending.append((job, upright_bytes(job.source, max_pixels)))
-        except inference.ImageReadError as error:
-            report.failed.append((job.source, str(error).removeprefix(job.source + ": ")))
-            print(f"failed {job.source}: {report.failed[-1][1]}", file=sys.stderr)
-            continue
-        if len(pending) >= batch_size:
-            send(pending)
-            pending = []
-    if pending:
-        send(pending)
-    return report

@@ -12,10 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from kcolor import color, metrics
-
-
-def _is_gan(model) -> bool:
-    return hasattr(model, "sample") and hasattr(model, "critic")
+from kcolor.errors import ConfigError
 
 
 class ColorizationPreview(keras.callbacks.Callback):
@@ -24,9 +21,9 @@ class ColorizationPreview(keras.callbacks.Callback):
     The grid has one row per image: gray | prediction(s) | truth, as RGB in [0, 1]
     (a GAN shows ``samples`` noise draws side by side, with the same seeds every epoch so
     epochs compare). Adds to the epoch logs, computed on the same batch:
-    ``val_psnr`` (dB, 8-bit RGB, first sample), ``val_colourfulness`` (Hasler and
+    ``val_psnr`` (dB, 8-bit RGB, first sample), ``val_colorfulness`` (Hasler and
     Suesstrunk, mean over samples; the photos' own value is logged once as
-    ``val_colourfulness_truth``) and, for a GAN, ``val_diversity`` (mean pairwise ab
+    ``val_colorfulness_truth``) and, for a GAN, ``val_diversity`` (mean pairwise ab
     distance between samples of the same image, Lab units).
 
     Args:
@@ -48,10 +45,8 @@ class ColorizationPreview(keras.callbacks.Callback):
 
     def _predict(self):
         """ab_norm of each sample: float32 (B, S, H, W, 2)."""
-        if _is_gan(self.model):
-            ab_norm = self.model.sample(self.l_norm, self.samples, seed=self.seed)
-        else:
-            ab_norm = self.model(self.l_norm, training=False)[:, None]
+        samples = self.samples if self.model.diverse else 1
+        ab_norm = self.model.sample_ab(self.l_norm, samples, self.seed)
         # Mixed-precision models answer in bfloat16.
         return tf.cast(ab_norm, tf.float32).numpy()
 
@@ -69,8 +64,8 @@ class ColorizationPreview(keras.callbacks.Callback):
         flat_shape = (batch * samples, *rgb.shape[2:])
         scores = {
             "val_psnr": float(np.mean(metrics.psnr(rgb[:, 0], truth))),
-            "val_colourfulness": float(np.mean(metrics.colourfulness(rgb.reshape(flat_shape)))),
-            "val_colourfulness_truth": float(np.mean(metrics.colourfulness(truth))),
+            "val_colorfulness": float(np.mean(metrics.colorfulness(rgb.reshape(flat_shape)))),
+            "val_colorfulness_truth": float(np.mean(metrics.colorfulness(truth))),
         }
         if samples > 1:
             scores["val_diversity"] = float(np.mean(metrics.sample_diversity(predicted)))
@@ -126,14 +121,7 @@ class TrainingSpeed(keras.callbacks.Callback):
             rate = self._steps / (time.perf_counter() - self._start)
             logs["steps_per_second"] = rate
             logs["images_per_second"] = rate * self.batch_size
-        optimizers = {"learning_rate": self.model.optimizer}
-        if _is_gan(self.model):
-            optimizers = {
-                "generator_learning_rate": self.model.generator_optimizer,
-                "critic_learning_rate": self.model.critic_optimizer,
-            }
-        for name, optimizer in optimizers.items():
-            logs[name] = float(np.asarray(optimizer.learning_rate))
+        logs.update(self.model.learning_rates())
 
 
 def _non_finite_losses(logs) -> list[str]:
@@ -163,7 +151,7 @@ class TerminateOnNonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class CorruptBackup(ValueError):
+class CorruptBackup(ConfigError):
     """A run's backup cannot be read; the message names the file and how to start over."""
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kcolor import inference, outputs, precision, tflite
+from kcolor import inference, outputs, precision
+from kcolor.deploy import tflite
 
 VARIANT = "dynamic-int8"
 # Shapes kept on disk per model (each file is about half the float32 weights' size).

