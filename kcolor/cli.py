@@ -5,7 +5,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from kcolor.errors import ConfigError
+from kcolor.errors import ConfigError, KcolorError
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,11 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Automatic colorization of grayscale photographs (Keras 3).",
     )
     parser.add_argument("--version", action="version", version=f"kcolor {__version__}")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's start-up lines (also: KCOLOR_VERBOSE=1)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     shard = commands.add_parser(
@@ -262,7 +267,7 @@ def _colorizer(args: argparse.Namespace):
 
 
 def _colorize(args: argparse.Namespace) -> int:
-    from kcolor import jobs as batch
+    from kcolor import jobs
 
     if args.samples < 1 or args.batch_size < 1:
         raise ConfigError("--samples and --batch-size must be at least 1.")
@@ -271,8 +276,8 @@ def _colorize(args: argparse.Namespace) -> int:
         raise ConfigError("--samples above 1 needs a GAN model; this model gives one colouring.")
     return _run_jobs(
         args,
-        lambda jobs: batch.colorize_files(
-            jobs,
+        lambda planned: jobs.colorize_files(
+            planned,
             colorizer,
             samples=args.samples,
             seed=args.seed,
@@ -288,12 +293,12 @@ def _colorize(args: argparse.Namespace) -> int:
 def _run_jobs(args: argparse.Namespace, colorize_files) -> int:
     """Plan the outputs of ``args.inputs``, report inputs that cannot be planned, run
     ``colorize_files(jobs)`` and print the summary; returns the exit status."""
-    from kcolor import outputs
+    from kcolor import jobs
 
-    jobs, problems = outputs.plan_jobs(args.inputs, args.output, args.format, args.samples)
+    planned, problems = jobs.plan_jobs(args.inputs, args.output, args.format, args.samples)
     for name, reason in problems:
         print(f"failed {name}: {reason}", file=sys.stderr)
-    report = colorize_files(jobs)
+    report = colorize_files(planned)
     failures = len(report.failed) + len(problems)
     print(
         f"wrote {len(report.written)} file(s) to {args.output}; "
@@ -425,6 +430,7 @@ def _photo_paths(inputs) -> list[str]:
 
 
 def _client(args: argparse.Namespace) -> int:
+    from kcolor import jobs
     from kcolor.deploy import serving
 
     if args.samples < 1 or args.batch_size < 1:
@@ -439,9 +445,9 @@ def _client(args: argparse.Namespace) -> int:
         )
     return _run_jobs(
         args,
-        lambda jobs: serving.colorize_files(
+        lambda planned: jobs.colorize_served(
             client,
-            jobs,
+            planned,
             samples=args.samples,
             seed=args.seed,
             batch_size=args.batch_size,
@@ -482,13 +488,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "client": _client,
     }
+    from kcolor import startup
+
+    startup.load_tensorflow(args.verbose)
     try:
         return handlers[args.command](args)
-    except (FileNotFoundError, FileExistsError, ValueError, TypeError) as error:
-        print(f"kcolor {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except RuntimeError as error:
-        # Raised by kcolor itself (a diverged run, an unchecked Keras version).
+    except (KcolorError, FileNotFoundError, FileExistsError) as error:
+        # kcolor's own errors say what is wrong and with which file; anything else is a
+        # bug and keeps its traceback.
         print(f"kcolor {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -21,6 +21,8 @@ import weakref
 
 import keras
 
+from kcolor.errors import ConfigError
+
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")
 # CPU feature flags (as Linux names them in /proc/cpuinfo) of native bfloat16 arithmetic:
 # AVX512-BF16 (Cooper Lake, Zen 4 and later) and AMX (Sapphire Rapids and later).
@@ -54,7 +56,7 @@ def resolve(precision: str) -> str:
         ValueError: ``precision`` is not one of :data:`PRECISIONS`.
     """
     if precision not in PRECISIONS:
-        raise ValueError(
+        raise ConfigError(
             f"precision must be one of {', '.join(PRECISIONS)}. Received: {precision!r}"
         )
     if precision == "auto":

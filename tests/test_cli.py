@@ -1,8 +1,15 @@
+import os
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+from PIL import Image
+
 import kcolor
+from kcolor import cli, startup
 from kcolor.cli import main
+from kcolor.errors import ImageReadError
 
 
 def test_version_is_printed_without_loading_tensorflow():
@@ -26,3 +33,71 @@ def test_version_is_printed_without_loading_tensorflow():
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "make-tfrecords" in capsys.readouterr().out
+
+
+def _native_lines(text):
+    return [line for line in text.splitlines() if startup.without_native_log_lines(line) == ""]
+
+
+def test_start_up_is_quiet_unless_verbose(tmp_path):
+    """TensorFlow's C++ start-up lines (oneDNN, CUDA probing, cpu_feature_guard) stay off
+    the terminal; --verbose and KCOLOR_VERBOSE=1 bring them back."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(np.full((8, 8, 3), 90, np.uint8)).save(folder / "a.png")
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("TF_CPP_MIN_LOG_LEVEL", startup.VERBOSE_ENV)
+    }
+
+    def make_tfrecords(*flags, **extra_environment):
+        command = [sys.executable, "-m", "kcolor.cli", *flags, "make-tfrecords", str(folder)]
+        command += ["-o", str(tmp_path / f"shards{len(flags)}{len(extra_environment)}")]
+        return subprocess.run(
+            [*command, "--quiet"],
+            capture_output=True,
+            text=True,
+            env={**environment, **extra_environment},
+            timeout=300,
+        )
+
+    quiet = make_tfrecords()
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    verbose = make_tfrecords("--verbose")
+    assert verbose.returncode == 0, verbose.stderr
+    assert _native_lines(verbose.stderr), verbose.stderr
+    from_environment = make_tfrecords(KCOLOR_VERBOSE="1")
+    assert _native_lines(from_environment.stderr), from_environment.stderr
+
+
+def test_native_stderr_filter_keeps_other_lines_and_everything_on_failure(capfd):
+    native = b"I0000 00:00:1796560614.479222    2172 port.cc:153] oneDNN custom operations\n"
+    with startup._native_stderr_filtered():
+        os.write(2, native + b"a real problem\n")
+    assert capfd.readouterr().err == "a real problem\n"
+    with pytest.raises(ImportError):
+        with startup._native_stderr_filtered():
+            os.write(2, native)
+            raise ImportError("no tensorflow")
+    assert capfd.readouterr().err == native.decode()
+
+
+def test_kcolor_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, capsys):
+    def unreadable(args):
+        raise ImageReadError("photo.jpg: not an image (zero bytes)")
+
+    monkeypatch.setattr(cli, "_make_tfrecords", unreadable)
+    assert cli.main(["make-tfrecords", "x", "-o", "y"]) == 1
+    assert (
+        capsys.readouterr().err
+        == "kcolor make-tfrecords: error: photo.jpg: not an image (zero bytes)\n"
+    )
+
+    def bug(args):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(cli, "_make_tfrecords", bug)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        cli.main(["make-tfrecords", "x", "-o", "y"])

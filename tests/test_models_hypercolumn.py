@@ -7,9 +7,8 @@ import tensorflow as tf
 from conftest import run_with_two_cpu_replicas
 
 from kcolor import color
-from kcolor.models import HypercolumnColorizer
+from kcolor.models import HypercolumnColorizer, vgg16
 from kcolor.models import hypercolumn as hc
-from kcolor.models import vgg16
 
 TINY = dict(
     taps=["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"],

@@ -29,7 +29,7 @@ from PIL import Image, ImageOps
 from kcolor import color, images
 from kcolor import precision as precision_module
 from kcolor.data import decoding
-from kcolor.errors import ImageReadError, ImageTooLarge, ModelFileError
+from kcolor.errors import ConfigError, ImageReadError, ImageTooLarge, ModelFileError
 from kcolor.limits import DEFAULT_MAX_PIXELS, MAX_ASPECT
 from kcolor.models import presets
 from kcolor.models.base import ColorizationModel
@@ -262,10 +262,10 @@ class Colorizer:
                 f"DiverseColorGAN, DiverseColorGenerator, ...). Received: {type(model).__name__}"
             )
         if size < 1:
-            raise ValueError(f"size must be >= 1. Received: size={size}")
+            raise ConfigError(f"size must be >= 1. Received: size={size}")
         self.precision = precision_module.resolve(precision)
         if self.precision == "int8":
-            raise ValueError("Colorizer runs Keras models; make_colorizer() gives int8 ones.")
+            raise ConfigError("Colorizer runs Keras models; make_colorizer() gives int8 ones.")
         self.model = model
         self.size = size
         self.multiple = model.input_multiple
@@ -280,9 +280,9 @@ class Colorizer:
     def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):
         """``ab_norm`` (B, samples, h, w, 2) for ``l_norm`` (B, h, w, 1)."""
         if samples < 1:
-            raise ValueError(f"samples must be >= 1. Received: samples={samples}")
+            raise ConfigError(f"samples must be >= 1. Received: samples={samples}")
         if samples != 1 and not self.diverse:
-            raise ValueError(
+            raise ConfigError(
                 "The hypercolumn model gives one colouring per image; samples > 1 needs the GAN."
             )
         seed = random_seed() if seed is None and self.diverse else seed or 0

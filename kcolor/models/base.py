@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kcolor.errors import ModelFileError
+
 
 def base_config(model: keras.Model) -> dict:
     """The arguments every Keras model takes back: name, trainable and dtype policy."""
@@ -110,7 +112,7 @@ class ColorizationModel:
 
         model = presets.load(name)
         if not isinstance(model, cls):
-            raise ValueError(
+            raise ModelFileError(
                 f"The preset {name!r} is a {type(model).__name__}, not a {cls.__name__}."
             )
         return model

@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras import ops
 
 from kcolor import color
+from kcolor.errors import ConfigError
 from kcolor.models.base import ColorizationModel, base_config, layer_policy, noise_planes
 
 _LOSSES = ("wasserstein", "cross_entropy")
@@ -149,15 +150,15 @@ class DiverseColorGenerator(_NoiseConditioned, keras.Model):
         **kwargs,
     ):
         if offset_limit is not None and not guided:
-            raise ValueError("offset_limit bounds a guided generator's offset: set guided=True.")
+            raise ConfigError("offset_limit bounds a guided generator's offset: set guided=True.")
         filters, kernel_sizes = list(filters), list(kernel_sizes)
         if len(kernel_sizes) != len(filters) + 1:
-            raise ValueError(
+            raise ConfigError(
                 "kernel_sizes needs one entry per hidden convolution plus one for the "
                 f"output convolution. Received: filters={filters}, kernel_sizes={kernel_sizes}"
             )
         if not 1 <= noise_layers <= len(kernel_sizes):
-            raise ValueError(
+            raise ConfigError(
                 f"noise_layers must be between 1 and {len(kernel_sizes)}. "
                 f"Received: noise_layers={noise_layers}"
             )
@@ -319,7 +320,7 @@ class GuidedColorGenerator(_NoiseConditioned, keras.Model):
     def __init__(self, generator, guide, **kwargs):
         super().__init__(**kwargs)
         if not getattr(generator, "guided", False):
-            raise ValueError(
+            raise ConfigError(
                 "GuidedColorGenerator needs a DiverseColorGenerator built with guided=True."
             )
         self.generator = generator
@@ -390,7 +391,7 @@ class ColorCritic(keras.Model):
         **kwargs,
     ):
         if normalization not in _NORMALIZATIONS:
-            raise ValueError(
+            raise ConfigError(
                 f"normalization must be one of {_NORMALIZATIONS}. "
                 f"Received: normalization={normalization!r}"
             )
@@ -594,18 +595,18 @@ class DiverseColorGAN(ColorizationModel, keras.Model):
                 so the noise keeps its say. Not in the paper.
         """
         if loss not in _LOSSES:
-            raise ValueError(f"loss must be one of {_LOSSES}. Received: loss={loss!r}")
+            raise ConfigError(f"loss must be one of {_LOSSES}. Received: loss={loss!r}")
         if critic_steps < 1:
-            raise ValueError(f"critic_steps must be >= 1. Received: {critic_steps}")
+            raise ConfigError(f"critic_steps must be >= 1. Received: {critic_steps}")
         if l1_best_of < 1:
-            raise ValueError(f"l1_best_of must be >= 1. Received: {l1_best_of}")
+            raise ConfigError(f"l1_best_of must be >= 1. Received: {l1_best_of}")
         if clip_value is not None and gradient_penalty is not None:
-            raise ValueError(
+            raise ConfigError(
                 "Use weight clipping or a gradient penalty, not both. Received: "
                 f"clip_value={clip_value}, gradient_penalty={gradient_penalty}"
             )
         if gradient_penalty is not None and self.critic.normalization == "batch":
-            raise ValueError(
+            raise ConfigError(
                 "A gradient penalty needs a critic without batch norm (the penalty is "
                 "per sample; batch norm mixes samples). Build the critic with "
                 "ColorCritic(normalization='layer') or 'none'."

@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras import ops
 
 from kcolor import color
+from kcolor.errors import ConfigError
 from kcolor.models import vgg16
 from kcolor.models.base import ColorizationModel, base_config, policy_scope
 
@@ -159,13 +160,13 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
     ):
         super().__init__(**kwargs)
         if decoding not in _DECODINGS:
-            raise ValueError(f"decoding must be one of {_DECODINGS}. Received: {decoding!r}")
+            raise ConfigError(f"decoding must be one of {_DECODINGS}. Received: {decoding!r}")
         if output_stride not in (1, 2, 4, 8, 16):
-            raise ValueError(f"output_stride must be 1, 2, 4, 8 or 16. Received: {output_stride}")
+            raise ConfigError(f"output_stride must be 1, 2, 4, 8 or 16. Received: {output_stride}")
         if not temperature > 0:
-            raise ValueError(f"temperature must be positive. Received: {temperature}")
+            raise ConfigError(f"temperature must be positive. Received: {temperature}")
         if not 0 <= frozen_blocks <= 5:
-            raise ValueError(f"frozen_blocks must be 0 to 5. Received: {frozen_blocks}")
+            raise ConfigError(f"frozen_blocks must be 0 to 5. Received: {frozen_blocks}")
         self.trunk_widths = None if trunk_widths is None else list(trunk_widths)
         self.taps = list(taps)
         self.frozen_blocks = frozen_blocks

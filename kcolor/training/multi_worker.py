@@ -66,7 +66,7 @@ def _check_version() -> None:
         raise RuntimeError(
             f"Multi-worker training was checked with Keras {CHECKED_KERAS_VERSIONS}; this is "
             f"Keras {keras.__version__}. Check whether keras-team/keras#20585 and "
-            "tensorflow/tensorflow#72388 still apply and update kcolor/_multi_worker_fixes.py."
+            "tensorflow/tensorflow#72388 still apply and update kcolor/training/multi_worker.py."
         )
 
 
