@@ -12,7 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
-BSDS_VAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bsds500" / "val"
+from benchmarks.photos import photo_set
 
 _PEAK_RSS_SCRIPT = textwrap.dedent(
     """
@@ -40,8 +40,9 @@ def _photos(args, scratch: Path) -> tuple[list[str], str]:
     from kcolor.outputs import save_image
 
     count = 8 if args.quick else 100
-    if BSDS_VAL.is_dir():
-        return list(sources.resolve_source(BSDS_VAL).images[:count]), f"{count} BSDS500 val photos"
+    bsds_val = photo_set("bsds500", "val")
+    if bsds_val:
+        return list(sources.resolve_source(bsds_val).images[:count]), f"{count} BSDS500 val photos"
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -59,7 +60,9 @@ def bench_colorize(args) -> list[dict]:
     from kcolor import jobs as batch
     from kcolor.models import HypercolumnColorizer
 
-    colorizer = inference.Colorizer(HypercolumnColorizer(trunk_weights="hed", seed=0), 256)
+    model = HypercolumnColorizer(seed=0)
+    model.load_trunk_weights("hed")
+    colorizer = inference.Colorizer(model, 256)
     with tempfile.TemporaryDirectory() as scratch:
         paths, origin = _photos(args, Path(scratch))
         jobs, _ = batch.plan_jobs(paths, Path(scratch) / "out")

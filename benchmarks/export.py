@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.colorize import BSDS_VAL
+from benchmarks.photos import photo_set
 from benchmarks.timing import median_seconds
 
 
@@ -22,8 +22,9 @@ def _photos(count: int, scratch: Path) -> tuple[list[str], str]:
     from kcolor import outputs
     from kcolor.data import sources
 
-    if BSDS_VAL.is_dir():
-        return list(sources.resolve_source(BSDS_VAL).images[:count]), "BSDS500 val"
+    bsds_val = photo_set("bsds500", "val")
+    if bsds_val:
+        return list(sources.resolve_source(bsds_val).images[:count]), "BSDS500 val"
     rng = np.random.default_rng(0)
     paths = []
     for index in range(count):

@@ -16,7 +16,9 @@ def _model(policy="float32"):
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(0)
-        return HypercolumnColorizer(trunk_weights="hed", seed=0)
+        model = HypercolumnColorizer(seed=0)
+        model.load_trunk_weights("hed")
+        return model
     finally:
         keras.mixed_precision.set_global_policy("float32")
 

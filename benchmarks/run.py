@@ -33,11 +33,10 @@ from benchmarks.hypercolumn import (
     bench_hypercolumn_inference,
     bench_hypercolumn_training,
 )
+from benchmarks.photos import photo_set
 from benchmarks.speed import bench_colorize_speed, bench_png, bench_precision, bench_serving
 from benchmarks.timing import median_seconds
 from benchmarks.training import bench_training
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "imagenette"
 
 
 def bench_color(args) -> list[dict]:
@@ -165,7 +164,7 @@ def bench_pipeline(args) -> list[dict]:
                 for epoch in range(epochs)
             )
 
-        # Alternate the two so that a slow spell of this shared machine hits both.
+        # Alternate the two so that a slow spell of the machine hits both.
         ours, baseline = [], []
         for repeat in range(1 if args.quick else 3):
             ours.append(_images_per_second(pipeline_images))
@@ -225,8 +224,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument(
         "--data",
-        default=str(DEFAULT_DATA) if DEFAULT_DATA.is_dir() else None,
-        help="photo folder for the pipeline benchmark (default: ../shared/data/imagenette "
+        default=photo_set("imagenette"),
+        help="photo folder for the pipeline benchmark (default: $KCOLOR_PHOTOS/imagenette "
         "when present, otherwise synthetic JPEGs)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check it runs")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.colorize import BSDS_VAL
+from benchmarks.photos import photo_set
 from benchmarks.timing import median_seconds
 from kcolor import api
 
@@ -41,7 +41,8 @@ def _photos(args, folder: Path, count: int, size: tuple[int, int]) -> tuple[list
     they are at hand, smooth random colour fields otherwise."""
     from PIL import Image
 
-    sources = sorted(BSDS_VAL.glob("*.jpg"))[:count] if BSDS_VAL.is_dir() else []
+    bsds_val = photo_set("bsds500", "val")
+    sources = sorted(bsds_val.glob("*.jpg"))[:count] if bsds_val else []
     rng = np.random.default_rng(0)
     paths = []
     for index in range(count):

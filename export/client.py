@@ -5,7 +5,8 @@ Usage:
     python export/client.py grpc PHOTOS ... -o OUT [--server localhost:8500]
         [--model-name colorizer] [--samples N --seed S]   (GAN: colorizer_gan)
 
-The library behind it is kcolor.serving (RestClient, GrpcClient, colorize_files).
+The library behind it is kcolor.deploy.serving (RestClient, GrpcClient) and
+kcolor.jobs.colorize_served.
 """
 
 import sys

@@ -45,7 +45,7 @@ def photos_of(image_sources, limit: int | None = None, seed: int = 0) -> list:
 
     Args:
         image_sources: folders, globs, files or shards (see
-            :func:`kcolor.sources.resolve_sources`).
+            :func:`kcolor.data.sources.resolve_sources`).
         limit: keep this many, drawn at random (repeatably, by ``seed``) in their order.
     """
     resolved = sources.resolve_sources(image_sources)

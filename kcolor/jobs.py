@@ -205,7 +205,7 @@ def colorize_files(
     Args:
         jobs: ``outputs.Job`` items.
         colorizer: the model and processing size (``model_input`` and ``predict_ab``,
-            as :func:`kcolor.inference.make_colorizer` gives).
+            as :func:`kcolor.make_colorizer` gives).
         samples: colourings per image (more than 1 needs the GAN).
         seed: makes the GAN's colourings repeatable.
         batch_size: photos run through the model together, when they share a

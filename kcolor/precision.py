@@ -9,7 +9,7 @@
     slower than float32.
 ``int8``
     The network converted to a dynamic-range int8 TFLite model (int8 weights, float
-    activations) and run with ``ai-edge-litert``; see :mod:`kcolor.int8`.
+    activations) and run with ``ai-edge-litert``; see :mod:`kcolor.deploy.int8`.
 ``auto``
     ``bfloat16`` where the CPU computes it natively, ``float32`` elsewhere.
 """

@@ -1,7 +1,7 @@
 """The input pipeline: image files or TFRecord shards -> batches of normalised ``(L, ab)``.
 
 Everything per image runs as TensorFlow ops in parallel ``tf.data`` stages: reading,
-decoding (failures caught per file, see :mod:`kcolor.decoding`), the grayscale check,
+decoding (failures caught per file, see :mod:`kcolor.data.decoding`), the grayscale check,
 cropping, flipping and the Lab conversion. Python only lists the files, once.
 """
 
@@ -18,7 +18,7 @@ from kcolor.images import mean_chroma, resize_image
 
 AUTOTUNE = tf.data.AUTOTUNE
 # Images pass the decode guard in groups of this many: one guard per image would cost
-# about as much as decoding it (see kcolor.decoding.try_process_group).
+# about as much as decoding it (see kcolor.data.decoding.try_process_group).
 _GUARD_GROUP = 16
 
 
@@ -295,7 +295,7 @@ def lab_dataset(
 
     Args:
         image_sources: a folder (recursive), glob pattern, image file or TFRecord shard
-            (written by :func:`kcolor.tfrecords.write_tfrecords`), or a list of them.
+            (written by :func:`kcolor.data.tfrecords.write_tfrecords`), or a list of them.
         image_size: output side as an int, or ``(height, width)``.
         batch_size: images per batch.
         training: ``True``: shuffle, random resized crop (``crop_area`` of the image,

@@ -89,7 +89,7 @@ def write_tfrecords(
 
     Args:
         image_sources: folders, glob patterns or image files (see
-            :func:`kcolor.sources.resolve_source`).
+            :func:`kcolor.data.sources.resolve_source`).
         output_dir: folder for the shards, created if missing.
         images_per_shard: images per shard (about 100-200 MB per shard is a good size).
         prefix: shard names are ``{prefix}-00000-of-00012.tfrecord``.

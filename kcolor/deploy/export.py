@@ -25,7 +25,7 @@ GAN's different colourings):
 
 Float inputs are rounded to 8 bits first, as ``kcolor colorize`` rounds arrays, so
 every signature computes the same function. EXIF orientation is not applied in the
-graph: :mod:`kcolor.serving`'s clients send photos upright.
+graph: :mod:`kcolor.deploy.serving`'s clients send photos upright.
 """
 
 import io

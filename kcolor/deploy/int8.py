@@ -1,7 +1,7 @@
 """``precision="int8"``: the network as a dynamic-range int8 TFLite model, made on first use.
 
 The model is converted (``dynamic-int8``: int8 weights, float activations, see
-:mod:`kcolor.tflite`) for each processing shape it meets, since XNNPACK runs a
+:mod:`kcolor.deploy.tflite`) for each processing shape it meets, since XNNPACK runs a
 fixed-size model faster than a resizable one, and each conversion is cached in the
 user's cache folder (``$XDG_CACHE_HOME/kcolor/int8``), named by the sha256 of the
 model's config and weights and by the shape. A later run with the same model and photo

@@ -141,7 +141,7 @@ def decode_photo(
 
 def _decode_uint8(encoded: bytes) -> np.ndarray:
     """uint8 RGB (H, W, 3) of an encoded image: the levels ``to_uint8`` gives for
-    :func:`kcolor.decoding.decode_image_bytes`' floats, without ever holding a float copy
+    :func:`kcolor.data.decoding.decode_image_bytes`' floats, without ever holding a float copy
     of the whole photo (four times its 8-bit size)."""
     if encoded.startswith(decoding.PNG_SIGNATURE) and encoded[24:25] == b"\x10":
         # 16-bit PNG: rounded to 8 bits a strip at a time, as the float path rounds.

@@ -24,7 +24,7 @@ def _decode(png):
 
 
 def _assert_same_image(result, reference):
-    # Graph and eager rounding may differ by one level on a rare pixel (test_export.py).
+    # Graph and eager rounding may differ by one level on a rare pixel (test_deploy_export.py).
     assert result.shape == reference.shape
     difference = np.abs(result.astype(int) - reference.astype(int))
     assert difference.max() <= 1 and np.mean(difference > 0) < 1e-3

@@ -1,9 +1,14 @@
-"""Checks against the real photos in ../shared/data (not part of the repository).
+"""Grayscale detection checked on real photos (not part of the repository).
 
-Marked large: they need that folder and read thousands of files. Run them with
-``python -m pytest --run-large tests/test_shared_data.py`` where the folder exists.
+``KCOLOR_PHOTOS`` names a folder holding ``imagenette/`` (Imagenette, fast.ai,
+https://github.com/fastai/imagenette) and ``imagenet_samples/`` (photos from the ImageNet
+validation set), each with a ``grayscale.txt`` that lists its grayscale and sepia photos
+(one per line, tab-separated, the file name last; sepia lines start with ``sepia``).
+Marked large: the test reads thousands of files. Run it with
+``KCOLOR_PHOTOS=FOLDER python -m pytest --run-large tests/test_public_photo_sets.py``.
 """
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,11 +16,11 @@ import pytest
 from kcolor import data
 from kcolor.data import sources
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+PHOTOS = Path(os.environ.get("KCOLOR_PHOTOS", "")) if os.environ.get("KCOLOR_PHOTOS") else None
 
 pytestmark = [
     pytest.mark.large,
-    pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not present"),
+    pytest.mark.skipif(PHOTOS is None, reason="KCOLOR_PHOTOS is not set"),
 ]
 
 
@@ -30,7 +35,7 @@ def listed_grayscale(folder):
 
 @pytest.mark.parametrize("subset", ["imagenet_samples", "imagenette"])
 def test_grayscale_detection_agrees_with_the_curated_lists(subset):
-    folder = SHARED_DATA / subset
+    folder = PHOTOS / subset
     gray, sepia = listed_grayscale(folder)
     everything = sources.resolve_source(folder).images
     gray_paths = [p for p in everything if p in gray and Path(p).name not in sepia]
