@@ -224,6 +224,8 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
 
     # VGG16's four poolings need sides divisible by 16.
     input_multiple = 16
+    # The paper's per-layer feature scaling is set from a training batch (calibrate()).
+    calibrated_on_data = True
 
     # --- the network ------------------------------------------------------------------
 

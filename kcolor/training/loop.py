@@ -447,7 +447,7 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
             with strategy.scope():
                 model = build_model(config)
             if (
-                config.model == "hypercolumn"
+                model.calibrated_on_data
                 and config.calibrate
                 and config.init_from is None
                 and not resumed_epoch

@@ -1,5 +1,5 @@
 """One worker of a two-process MultiWorkerMirroredStrategy run (started by
-tests/test_multi_worker.py with TF_CONFIG set).
+tests/test_training_multi_worker.py with TF_CONFIG set).
 
 Usage: python multi_worker_task.py MODE PHOTOS OUT
   MODE "kcolor": train both kcolor models for a few steps; save each model's weights
