@@ -78,10 +78,11 @@ _BFLOAT16_COPIES = weakref.WeakKeyDictionary()
 def in_bfloat16(model: keras.Model) -> keras.Model:
     """A copy of ``model`` under the ``mixed_bfloat16`` policy with its current weights.
 
-    Built from the model's config while that policy is global (Keras sets a layer's
-    policy when it is made; the global policy is put back afterwards). The copy is made
-    once per model and config, and given the model's weights on every call, so a model
-    trained further, or with changed decoding settings, is copied as it is now.
+    Built from the model's config with every (nested) model's ``dtype`` set to that
+    policy, while it is also the global one, for layers made without a config of their
+    own (the global policy is put back afterwards). The copy is made once per model and
+    config, and given the model's weights on every call, so a model trained further, or
+    with changed decoding settings, is copied as it is now.
     """
     key = config_key(model)
     cached = _BFLOAT16_COPIES.get(model)
@@ -89,13 +90,27 @@ def in_bfloat16(model: keras.Model) -> keras.Model:
         previous = keras.config.dtype_policy()
         keras.config.set_dtype_policy("mixed_bfloat16")
         try:
-            copy = type(model).from_config(model.get_config())
+            config = _with_dtype_policy(model.get_config(), "mixed_bfloat16")
+            copy = type(model).from_config(config)
         finally:
             keras.config.set_dtype_policy(previous)
         cached = _BFLOAT16_COPIES[model] = (key, copy)
     copy = cached[1]
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _with_dtype_policy(config, policy: str):
+    """``config`` (a model's ``get_config()``, nested models included) with every
+    ``dtype`` entry replaced by ``policy``."""
+    if isinstance(config, dict):
+        return {
+            key: policy if key == "dtype" else _with_dtype_policy(value, policy)
+            for key, value in config.items()
+        }
+    if isinstance(config, list):
+        return [_with_dtype_policy(item, policy) for item in config]
+    return config
 
 
 def user_cache_folder() -> str:

@@ -181,6 +181,7 @@ def test_weights_file_and_imagenet_options_reach_keras(tmp_path, monkeypatch):
     np.testing.assert_array_equal(
         model.trunk.get_layer("block1_conv2").kernel, trunk.get_layer("block1_conv2").kernel
     )
+    model = tiny_model(trunk_widths=None)  # built before Keras' VGG16 is replaced below
     requested = []
     real_vgg16 = keras.applications.VGG16
 
@@ -189,7 +190,7 @@ def test_weights_file_and_imagenet_options_reach_keras(tmp_path, monkeypatch):
         return real_vgg16(**{**kwargs, "weights": None})  # no network here
 
     monkeypatch.setattr(keras.applications, "VGG16", recording_vgg16)
-    tiny_model(trunk_widths=None).load_trunk_weights("imagenet")
+    model.load_trunk_weights("imagenet")
     assert requested == ["imagenet"]
 
 

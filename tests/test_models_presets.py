@@ -17,7 +17,8 @@ from kcolor.models import presets as bundled
 def tiny_models():
     hypercolumn = HypercolumnColorizer(
         taps=["block1_conv2", "block2_conv2"],
-        trunk_widths=[4, 8, 8, 8, 8],
+        # Wide enough in the tapped blocks that float16 storage shows in the file size.
+        trunk_widths=[32, 64, 8, 8, 8],
         head_units=64,
         bins=8,
         # The median of a histogram jumps between bins; the expectation moves smoothly,
@@ -90,7 +91,7 @@ def test_a_guided_gan_is_bundled_without_a_second_copy_of_its_guide(tmp_path):
     # The guide as training gets it: the bundled model, loaded from its float16 storage.
     guide = bundled.load("hypercolumn", tmp_path)
     generator = DiverseColorGenerator(
-        filters=[64, 64], kernel_sizes=[3, 3, 3], noise_layers=2, guided=True
+        filters=[16, 16], kernel_sizes=[3, 3, 3], noise_layers=2, guided=True
     )
     guided = GuidedColorGenerator(generator, guide)
     entry = bundled.write(guided, "gan", tmp_path, {}, guide="hypercolumn")

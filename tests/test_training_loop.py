@@ -524,7 +524,7 @@ def test_a_guided_gan_trains_saves_and_continues_with_its_frozen_guide(tmp_path,
     from kcolor.models import GuidedColorGenerator, HypercolumnColorizer
 
     guide_path = tmp_path / "guide.keras"
-    guide = HypercolumnColorizer(**TINY_HYPERCOLUMN)
+    guide = HypercolumnColorizer.from_config(TINY_HYPERCOLUMN)  # random trunk weights
     guide(np.zeros((1, 32, 32, 1), "float32"))
     guide.save(guide_path)
     settings = {"guide": str(guide_path), "gradient_penalty": 10.0, "clip_value": None}
