@@ -107,6 +107,9 @@ def run_with_two_cpu_replicas(body):
 def tiny_model_files(tmp_path_factory):
     """Small untrained models saved as .keras files: {"gan", "generator", "hypercolumn",
     "guided"} (the last a GAN whose generator is guided by the tiny hypercolumn model)."""
+    import keras
+    import numpy as np
+
     from kcolor.models import (
         ColorCritic,
         DiverseColorGAN,
@@ -115,6 +118,7 @@ def tiny_model_files(tmp_path_factory):
         HypercolumnColorizer,
     )
 
+    keras.utils.set_random_seed(0)  # the trunk's random weights, the same in every process
     folder = tmp_path_factory.mktemp("models")
     generator = DiverseColorGenerator(
         filters=[8, 6], kernel_sizes=[3, 3, 3], noise_channels=2, noise_layers=2
@@ -129,6 +133,9 @@ def tiny_model_files(tmp_path_factory):
         bins=8,
         seed=0,
     )
+    # The paper's feature scaling, as training starts with: a random trunk's features
+    # are hundreds of units, enough to overflow the float16 TFLite variant's head.
+    hypercolumn.calibrate(np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 1)).astype("float32"))
     guided = GuidedColorGenerator(
         DiverseColorGenerator(
             filters=[8, 6], kernel_sizes=[3, 3, 3], noise_channels=2, noise_layers=2, guided=True

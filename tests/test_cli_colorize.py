@@ -9,12 +9,14 @@ import sys
 import numpy as np
 import pytest
 from conftest import colour_photo, encode
+from helpers.command import run_kcolor as kcolor
 from PIL import Image
 
 import kcolor as kcolor_module
 
 
-def kcolor(*arguments):
+def kcolor_process(*arguments):
+    """``kcolor ARGUMENTS...`` in a new process, as a user runs it."""
     return subprocess.run(
         [sys.executable, "-m", "kcolor.cli", *map(str, arguments)],
         capture_output=True,
@@ -210,9 +212,9 @@ def test_colorize_uses_the_bundled_models(tmp_path):
     photo = tmp_path / "astronaut.jpg"
     Image.fromarray(skimage.data.astronaut()).convert("L").save(photo)
     out = tmp_path / "out"
-    default = kcolor("colorize", photo, "-o", out, "--quiet")
+    default = kcolor_process("colorize", photo, "-o", out, "--quiet")
     assert default.returncode == 0, default.stderr
-    gan = kcolor(
+    gan = kcolor_process(
         "colorize", photo, "-o", out / "gan", "--model", "gan", "--samples", "2", "--quiet"
     )
     assert gan.returncode == 0, gan.stderr

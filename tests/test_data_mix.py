@@ -1,13 +1,12 @@
 """The training mix builder: splits, near-gray photos, the record and the data config."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import colour_photo
+from helpers.command import run_script
 from PIL import Image
 
 from kcolor import data
@@ -82,20 +81,10 @@ def test_mix_splits_each_source_and_leaves_out_gray_and_broken_photos(collection
 
 def test_mix_script_prints_the_counts(collections, tmp_path):
     root, spec = collections
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "build_training_mix.py"),
-            str(spec),
-            "--root",
-            str(root),
-            "-o",
-            str(tmp_path / "mix"),
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_script(
+        ROOT / "scripts" / "build_training_mix.py",
+        spec,
+        *("--root", root, "-o", tmp_path / "mix", "--quiet"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "scenes" in result.stdout and "mean tint" in result.stdout

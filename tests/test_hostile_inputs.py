@@ -1,13 +1,12 @@
 """Inputs that could take the machine down: extreme shapes and decompression bombs."""
 
 import struct
-import subprocess
-import sys
 import zlib
 
 import pytest
 import tensorflow as tf
 from conftest import colour_photo, encode
+from helpers.command import run_kcolor
 from PIL import Image
 
 import kcolor
@@ -92,12 +91,12 @@ def test_a_batch_with_a_bomb_and_a_strip_finishes_the_rest(tiny_model_files, tmp
     (photos / "a_bomb.png").write_bytes(png_declaring(23000, 23000))
     Image.fromarray(colour_photo(3, 500, 1)).save(photos / "b_strip.png")
     Image.fromarray(colour_photo(40, 50, 2)).save(photos / "c_photo.png")
-    result = subprocess.run(
-        [sys.executable, "-m", "kcolor.cli", "colorize", str(photos), "-o", str(tmp_path / "out")]
-        + ["--model", tiny_model_files["hypercolumn"], "--size", "32", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_kcolor(
+        "colorize",
+        photos,
+        "-o",
+        tmp_path / "out",
+        *("--model", tiny_model_files["hypercolumn"], "--size", "32", "--quiet"),
     )
     assert result.returncode == 1
     assert "a_bomb.png: 23000x23000 pixels is over the limit of 120,000,000" in result.stderr

@@ -1,13 +1,12 @@
 """Bundled weights: float16 storage, manifest, sha256 checks, clear errors."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from helpers.command import run_script
 
 import kcolor
 from kcolor.models import DiverseColorGenerator, GuidedColorGenerator, HypercolumnColorizer
@@ -174,25 +173,11 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
             }
         )
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__).parent.parent / "scripts" / "bundle_weights.py"),
-            str(tmp_path / "run"),
-            "--name",
-            "gan",
-            "--report",
-            str(report),
-            "--folder",
-            str(folder),
-            "--compare",
-            str(photos),
-            "--mix",
-            str(mix),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_script(
+        Path(__file__).parent.parent / "scripts" / "bundle_weights.py",
+        tmp_path / "run",
+        *("--name", "gan", "--report", report, "--folder", folder),
+        *("--compare", photos, "--mix", mix),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "float16 storage on 6 photo(s)" in result.stdout
@@ -226,9 +211,7 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
             tmp_path / "early",
         ],
     ):
-        result = subprocess.run(
-            [sys.executable, *map(str, command)], capture_output=True, text=True, timeout=300
-        )
+        result = run_script(*command)
         assert result.returncode == 0, result.stderr[-3000:]
     early = bundled.read_manifest(tmp_path / "early")["models"]["gan"]["training"]
     assert early["epochs"] == 1 and len(early["history"]) == 1 and early["steps"] == 2
@@ -237,18 +220,8 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
     l_norm = np.random.default_rng(2).uniform(-1, 1, (1, 16, 16, 1)).astype("float32")
     np.testing.assert_allclose(call(loaded, l_norm), call(saved, l_norm), atol=0.02)
     assert np.abs(call(loaded, l_norm) - call(final, l_norm)).max() > 1e-4
-    missing = subprocess.run(
-        [
-            sys.executable,
-            str(scripts / "checkpoint_model.py"),
-            str(tmp_path / "run"),
-            "7",
-            "-o",
-            str(tmp_path / "epoch7.keras"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    missing = run_script(
+        scripts / "checkpoint_model.py", tmp_path / "run", "7", "-o", tmp_path / "epoch7.keras"
     )
     assert missing.returncode == 1 and "no checkpoint of epoch 7" in missing.stderr
 

@@ -1,12 +1,10 @@
 """One seed, one colouring: every colorize path draws the GAN's noise the same way."""
 
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import tensorflow as tf
 from conftest import colour_photo, encode
+from helpers.command import run_kcolor
 from PIL import Image
 
 import kcolor
@@ -69,13 +67,16 @@ def test_samples_seeds_batches_api_savedmodel_and_tflite_agree(tmp_path):
     }
 
     def cli(output, *arguments):
-        result = subprocess.run(
-            [sys.executable, "-m", "kcolor.cli", "colorize", str(photos), "-o", str(output)]
-            + ["--model", model_path, "--size", "32", "--precision", "float32", "--quiet"]
-            + list(arguments),
-            capture_output=True,
-            text=True,
-            timeout=300,
+        result = run_kcolor(
+            "colorize",
+            photos,
+            "-o",
+            output,
+            "--model",
+            model_path,
+            "--size",
+            "32",
+            *("--precision", "float32", "--quiet", *arguments),
         )
         assert result.returncode == 0, result.stderr[-2000:]
 

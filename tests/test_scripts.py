@@ -1,25 +1,20 @@
 """The documentation helpers in scripts/: comparison sheets and training curves."""
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 from conftest import colour_photo
+from helpers.command import run_script as run_script_in_process
 from PIL import Image
 
 SCRIPTS = Path(__file__).parent.parent / "scripts"
 
 
 def run_script(name, *arguments):
-    result = subprocess.run(
-        [sys.executable, str(SCRIPTS / name), *map(str, arguments)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script_in_process(SCRIPTS / name, *arguments)
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 def test_comparison_sheet_has_a_column_per_colouring(tmp_path, tiny_model_files):
@@ -74,23 +69,12 @@ def test_tune_decoding_scores_each_setting(tmp_path, tiny_model_files):
     photos.mkdir()
     for index in range(2):
         Image.fromarray(colour_photo(32, 32, index)).save(photos / f"{index}.png")
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPTS / "tune_decoding.py"),
-            tiny_model_files["hypercolumn"],
-            str(photos),
-            "--boosts",
-            "1.0",
-            "2.0",
-            "--size",
-            "32",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_script(
+        "tune_decoding.py",
+        tiny_model_files["hypercolumn"],
+        photos,
+        *("--boosts", "1.0", "2.0", "--size", "32"),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [row["boost"] for row in rows] == [1.0, 2.0]
     # More boost, more chroma: never less colourful.

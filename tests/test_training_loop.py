@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 import yaml
 from conftest import colour_photo
+from helpers.command import run_script
 from PIL import Image
 
 import kcolor
@@ -344,10 +345,9 @@ def test_training_scripts_and_configs(tmp_path, photo_folders, model):
     assert config.model == "hypercolumn" or config.image_size == 64
     train, val = photo_folders
     # The script runs kcolor train MODEL: a tiny run with the shipped settings' file.
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(root / "scripts" / f"train_{model}.py"),
+    result = run_script(
+        *[
+            root / "scripts" / f"train_{model}.py",
             "--config",
             str(root / "scripts" / "configs" / f"{model}.yaml"),
             "--data",
@@ -366,10 +366,7 @@ def test_training_scripts_and_configs(tmp_path, photo_folders, model):
             "2",
             "--set",
             f"model_args={json.dumps(TINY_HYPERCOLUMN if model == 'hypercolumn' else TINY_GAN)}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        ]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     saved = run_config.load_config(tmp_path / "run" / "config.yaml")
