@@ -62,7 +62,8 @@ def bench_colorize(args) -> list[dict]:
 
     model = HypercolumnColorizer(seed=0)
     model.load_trunk_weights("hed")
-    colorizer = inference.Colorizer(model, 256)
+    size = 64 if args.quick else 256
+    colorizer = inference.Colorizer(model, size)
     with tempfile.TemporaryDirectory() as scratch:
         paths, origin = _photos(args, Path(scratch))
         jobs, _ = batch.plan_jobs(paths, Path(scratch) / "out")
@@ -82,7 +83,7 @@ def bench_colorize(args) -> list[dict]:
     return [
         {
             "name": "colorize",
-            "work": f"kcolor colorize, {origin}, hypercolumn model, size 256, PNG out; "
+            "work": f"kcolor colorize, {origin}, hypercolumn model, size {size}, PNG out; "
             f"reading, resizing, full-size compose and writing: {overhead:.0%} of the time",
             "kcolor": f"{len(paths) / total_seconds:.2f} images/s end to end",
             "baseline": f"{len(paths) / model_seconds:.2f} images/s, the model alone",

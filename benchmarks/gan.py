@@ -50,7 +50,7 @@ def bench_gan_training(args) -> list[dict]:
 
     from kcolor.models import ColorCritic, DiverseColorGAN
 
-    size, batch = 64, (8 if args.quick else 64)
+    size, batch = (32, 4) if args.quick else (64, 64)
     gan = DiverseColorGAN(critic=ColorCritic(image_size=size), seed=0)
     gan.compile(critic_steps=5)
     rng = np.random.default_rng(0)

@@ -18,6 +18,9 @@ from tensorflow_serving.apis import prediction_log_pb2
 import kcolor
 from kcolor.deploy import export
 
+# One worker runs the tests that use the exported SavedModels, so they are exported once.
+pytestmark = pytest.mark.xdist_group("exported_models")
+
 
 def _png(array):
     return encode(array, "PNG")

@@ -18,6 +18,9 @@ from kcolor import cli
 from kcolor import jobs as batch
 from kcolor.deploy import export, serving
 
+# One worker runs the tests that use the exported SavedModels, so they are exported once.
+pytestmark = pytest.mark.xdist_group("exported_models")
+
 
 def _decode(png):
     return np.asarray(Image.open(io.BytesIO(png)))

@@ -43,7 +43,13 @@ def run_script(path, *arguments) -> subprocess.CompletedProcess:
                 runpy.run_path(str(path), run_name="__main__")
                 code = 0
             except SystemExit as exit_request:
-                code = exit_request.code if isinstance(exit_request.code, int) else 1
+                # As the interpreter does: None is success, a message goes to stderr.
+                code = exit_request.code
+                if code is None:
+                    code = 0
+                elif not isinstance(code, int):
+                    print(code, file=sys.stderr)
+                    code = 1
     finally:
         sys.argv = saved_argv
     return subprocess.CompletedProcess(
