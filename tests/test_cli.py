@@ -41,7 +41,7 @@ def _native_lines(text):
 
 def test_start_up_is_quiet_unless_verbose(tmp_path):
     """TensorFlow's C++ start-up lines (oneDNN, CUDA probing, cpu_feature_guard) stay off
-    the terminal; --verbose and KCOLOR_VERBOSE=1 bring them back."""
+    the terminal; --verbose brings them back."""
     folder = tmp_path / "photos"
     folder.mkdir()
     Image.fromarray(np.full((8, 8, 3), 90, np.uint8)).save(folder / "a.png")
@@ -65,11 +65,18 @@ def test_start_up_is_quiet_unless_verbose(tmp_path):
     quiet = make_tfrecords()
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stderr == ""
+    # The flag reaches load_tensorflow as verbose_requested does the variable (below).
     verbose = make_tfrecords("--verbose")
     assert verbose.returncode == 0, verbose.stderr
     assert _native_lines(verbose.stderr), verbose.stderr
-    from_environment = make_tfrecords(KCOLOR_VERBOSE="1")
-    assert _native_lines(from_environment.stderr), from_environment.stderr
+
+
+def test_verbose_comes_from_the_flag_or_the_environment(monkeypatch):
+    monkeypatch.delenv(startup.VERBOSE_ENV, raising=False)
+    assert not startup.verbose_requested() and startup.verbose_requested(True)
+    for value, verbose in (("1", True), ("true", True), ("0", False), ("", False)):
+        monkeypatch.setenv(startup.VERBOSE_ENV, value)
+        assert startup.verbose_requested() is verbose
 
 
 def test_native_stderr_filter_keeps_other_lines_and_everything_on_failure(capfd):

@@ -263,7 +263,7 @@ def test_warmup_requests_replay_through_the_model(exported):
         assert len(sizes) == len(records)  # one request per typical size
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bundled_exports(tmp_path_factory):
     """Both shipped models exported by ``kcolor export`` (default size 256), with the
     warmup photo given on the command line: {name: (model, version folder)}."""

@@ -262,7 +262,8 @@ def test_changed_settings_do_not_silently_resume(tmp_path, photo_folders):
     assert kcolor.load_model(str(run_dir / "model.keras")).optimizer.iterations.numpy() == 4
 
 
-@pytest.mark.parametrize("model", ["hypercolumn", "gan"])
+# The guard is one callback for both models; the hypercolumn run is the long form.
+@pytest.mark.parametrize("model", [pytest.param("hypercolumn", marks=pytest.mark.large), "gan"])
 def test_a_diverging_run_stops_and_keeps_its_last_good_state(tmp_path, photo_folders, model):
     run_dir = tmp_path / "run"
     healthy = tiny_config(model, photo_folders, epochs=1)
@@ -374,6 +375,9 @@ def test_training_scripts_and_configs(tmp_path, photo_folders, model):
     assert (tmp_path / "run" / "model.keras").is_file()
 
 
+# The long form of test_one_update_is_the_same_on_one_and_two_replicas and the models'
+# test_fit_under_a_mirrored_strategy: whole kcolor train runs of both models.
+@pytest.mark.large
 def test_mirrored_strategy_run_over_two_replicas(tmp_path, photo_folders):
     from conftest import run_with_two_cpu_replicas
 

@@ -64,6 +64,9 @@ def photos(tmp_path):
     return folder
 
 
+# Three processes and a cluster set-up: the long form of
+# test_keras_still_needs_the_multi_worker_fixes.
+@pytest.mark.large
 def test_two_workers_end_with_identical_weights(tmp_path, photos):
     out = tmp_path / "out"
     out.mkdir()
