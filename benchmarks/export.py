@@ -2,11 +2,12 @@
 the four TFLite variants, each with the quality it keeps.
 
 One run, one image at a time, on the bundled default model (quick: a small untrained
-GAN generator at a small size, to check the path runs). Keras ``predict`` and the TFLite models compute the network alone (lightness
-in, ab out); the SavedModel's ``colorize_lightness`` signature also converts the result
-to RGB, as a server does. TFLite runs with ai-edge-litert, 2 threads, XNNPACK. Quality:
-ab RMSE and PSNR of each TFLite variant against the Keras model on photos (BSDS500 val
-when present, else synthetic photos).
+GAN generator at a small size, to check the path runs). Keras ``predict`` and the TFLite
+models compute the network alone (lightness in, ab out); the SavedModel's
+``colorize_lightness`` signature also converts the result to RGB, as a server does.
+TFLite runs with ai-edge-litert, 2 threads, XNNPACK. Quality: ab RMSE and PSNR of each
+TFLite variant against the Keras model on photos (BSDS500 val when present, else
+synthetic photos).
 """
 
 import tempfile

@@ -6,7 +6,7 @@ Example:
     kcolor train hypercolumn --config scripts/configs/hypercolumn.yaml \
         --config mix/data.yaml --run-dir runs/hc
 
-See kcolor/mix.py for the spec's fields and what the mix folder holds.
+See kcolor/data/mix.py for the spec's fields and what the mix folder holds.
 """
 
 import argparse

@@ -18,9 +18,6 @@ from tensorflow_serving.apis import prediction_log_pb2
 import kcolor
 from kcolor.deploy import export
 
-# One worker runs the tests that use the exported SavedModels, so they are exported once.
-pytestmark = pytest.mark.xdist_group("exported_models")
-
 
 def _png(array):
     return encode(array, "PNG")
@@ -198,9 +195,10 @@ def test_loads_and_runs_in_a_process_that_never_imports_kcolor(exported, tmp_pat
     assert result.stdout.strip().endswith("(30, 44, 3)")
 
 
-def test_saved_model_cli_runs_the_bytes_and_float_signatures(bundled_exports, tmp_path):
-    """The graph/session loader TF Serving uses, on the shipped default model."""
-    model, folder = bundled_exports["hypercolumn"]
+def test_saved_model_cli_runs_the_bytes_and_float_signatures(exported, tmp_path):
+    """The graph/session loader TF Serving uses (the shipped models' exports are checked
+    against Keras below)."""
+    model, folder = exported["hypercolumn"]
     photo = colour_photo(97, 130, 6)
     np.save(tmp_path / "images.npy", np.array([_png(photo)], dtype=object))
     np.save(tmp_path / "rgb.npy", (photo[None] / 255.0).astype(np.float32))
@@ -237,11 +235,11 @@ def test_saved_model_cli_runs_the_bytes_and_float_signatures(bundled_exports, tm
         )
         assert run.returncode == 0, run.stderr[-2000:]
     png = np.load(tmp_path / "out_serving_default" / "colorized_png_bytes.npy", allow_pickle=True)
-    np.testing.assert_array_equal(
-        _decode(png[0]), np.asarray(kcolor.colorize(photo, model, precision="float32"))
+    assert_same_image(
+        _decode(png[0]), np.asarray(kcolor.colorize(photo, model, size=32, precision="float32"))
     )
     ab = np.load(tmp_path / "out_colorize_rgb" / "ab.npy")
-    assert np.abs(ab[0] - export.keras_ab(model, photo).numpy()).max() <= 1e-4
+    assert np.abs(ab[0] - export.keras_ab(model, photo, 32).numpy()).max() <= 1e-4
 
 
 def test_warmup_requests_replay_through_the_model(exported):

@@ -1,6 +1,6 @@
 """Serving clients: REST bodies in TF Serving's documented JSON format, and both clients
 end to end against stand-ins that execute the exported SavedModel (tests/helpers).
-No real TF Serving binary runs here (it cannot be installed on these machines)."""
+No real TF Serving binary runs here (it is not a Python package)."""
 
 import base64
 import io
@@ -17,9 +17,6 @@ import kcolor
 from kcolor import cli
 from kcolor import jobs as batch
 from kcolor.deploy import export, serving
-
-# One worker runs the tests that use the exported SavedModels, so they are exported once.
-pytestmark = pytest.mark.xdist_group("exported_models")
 
 
 def _decode(png):

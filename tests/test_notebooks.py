@@ -37,6 +37,9 @@ def execute(name, cwd):
     NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
     ).execute()
+    # The notebooks use kcolor's current names, never its deprecated aliases.
+    errors = "".join(o.text for o in outputs_of(notebook, "stream") if o.name == "stderr")
+    assert "moved to kcolor." not in errors and "is deprecated; use" not in errors
     return notebook
 
 

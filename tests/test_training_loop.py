@@ -310,6 +310,9 @@ def _train_command(run_dir, photo_folders, epochs):
     ]
 
 
+# The long form of resuming: a real process killed mid-run. Resuming from the backup a
+# stopped run leaves is also checked in process, in the test above.
+@pytest.mark.large
 def test_a_killed_run_resumes_where_it_stopped(tmp_path, photo_folders):
     run_dir = tmp_path / "run"
     epochs = 40

@@ -86,7 +86,7 @@ def test_two_workers_end_with_identical_weights(tmp_path, photos):
 
 def test_keras_still_needs_the_multi_worker_fixes(tmp_path, photos):
     """When this fails, Keras fixed keras-team/keras#20585 and tensorflow/tensorflow#72388:
-    delete kcolor/_multi_worker_fixes.py and its use in kcolor/training.py."""
+    delete kcolor/training/multi_worker.py and its use in kcolor/training/loop.py."""
     out = tmp_path / "out"
     out.mkdir()
     run_two_workers("plain-keras", photos, out)
