@@ -93,7 +93,7 @@ def _fuzz(cases: int, seed: int, folder) -> None:
 
 
 def test_mutated_images_are_decoded_or_reported_in_both_paths(tmp_path):
-    _fuzz(600, 0, tmp_path)
+    _fuzz(300, 0, tmp_path)
 
 
 @pytest.mark.large
