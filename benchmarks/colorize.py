@@ -2,7 +2,8 @@
 alone on the same images, and the peak memory of a 100-megapixel photo.
 
 The model is the full-size HypercolumnColorizer (HED trunk, untrained head: speed and
-memory do not depend on what the head has learned), at the default processing size 256.
+memory do not depend on what the head has learned), at the default processing size 256
+(``--quick``: a narrow trunk with random weights at size 64, to check the path runs).
 """
 
 import subprocess
@@ -21,8 +22,9 @@ _PEAK_RSS_SCRIPT = textwrap.dedent(
     from kcolor import jobs as batch
     from kcolor.models import HypercolumnColorizer
 
-    photo, small, out = sys.argv[1], sys.argv[2], sys.argv[3]
-    colorizer = inference.Colorizer(HypercolumnColorizer(), 256)
+    photo, small, out, quick = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "quick"
+    model = HypercolumnColorizer(trunk_widths=[8, 16, 32, 64, 64] if quick else None)
+    colorizer = inference.Colorizer(model, 64 if quick else 256)
     warm, _ = batch.plan_jobs([small], out)
     batch.colorize_files(warm, colorizer, progress=False)  # tracing, allocator warm-up
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -60,8 +62,11 @@ def bench_colorize(args) -> list[dict]:
     from kcolor import jobs as batch
     from kcolor.models import HypercolumnColorizer
 
-    model = HypercolumnColorizer(seed=0)
-    model.load_trunk_weights("hed")
+    if args.quick:
+        model = HypercolumnColorizer(trunk_widths=[8, 16, 32, 64, 64], seed=0)
+    else:
+        model = HypercolumnColorizer(seed=0)
+        model.load_trunk_weights("hed")
     size = 64 if args.quick else 256
     colorizer = inference.Colorizer(model, size)
     with tempfile.TemporaryDirectory() as scratch:
@@ -113,7 +118,8 @@ def bench_peak_memory(args) -> list[dict]:
         Image.fromarray(pixels[:300, :400]).save(small, quality=90)
         del pixels
         result = subprocess.run(
-            [sys.executable, "-c", _PEAK_RSS_SCRIPT, str(photo), str(small), scratch + "/out"],
+            [sys.executable, "-c", _PEAK_RSS_SCRIPT, str(photo), str(small), scratch + "/out"]
+            + ["quick" if args.quick else "full"],
             capture_output=True,
             text=True,
             check=True,

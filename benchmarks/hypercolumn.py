@@ -2,13 +2,17 @@
 dense inference against the convolution peak, and mixed bfloat16 against float32.
 
 All runs use the full-size model (13 VGG16 taps, 1024-unit head, 32 + 32 bins) with the
-offline HED trunk weights, calibrated on the benchmark's own input.
+offline HED trunk weights, calibrated on the benchmark's own input (``--quick``: a narrow
+trunk with random weights, to check the benchmarks run).
 """
 
 from benchmarks.timing import conv_peak_gflops, median_seconds
 
+# --quick: VGG16's block widths divided by 8.
+_QUICK_TRUNK_WIDTHS = [8, 16, 32, 64, 64]
 
-def _model(policy="float32"):
+
+def _model(quick, policy="float32"):
     import keras
 
     from kcolor.models import HypercolumnColorizer
@@ -16,6 +20,8 @@ def _model(policy="float32"):
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(0)
+        if quick:
+            return HypercolumnColorizer(trunk_widths=_QUICK_TRUNK_WIDTHS, seed=0)
         model = HypercolumnColorizer(seed=0)
         model.load_trunk_weights("hed")
         return model
@@ -80,7 +86,7 @@ def bench_hypercolumn_training(args) -> list[dict]:
     # The dense hypercolumn of 8 images at 224x224 is 6.8 GB before gradients: measured
     # at batch 2 and compared per image.
     dense_batch = 1 if args.quick else 2
-    model = _model()
+    model = _model(args.quick)
     model.calibrate(_inputs(2, size)[0])
     rates = {}
     for name, batch in (("sparse", sparse_batch), ("dense", dense_batch)):
@@ -128,7 +134,7 @@ def bench_hypercolumn_head(args) -> list[dict]:
     import tensorflow as tf
 
     size, batch = (64, 1) if args.quick else (256, 4)
-    model = _model()
+    model = _model(args.quick)
     l_norm, _ = _inputs(batch, size)
     model.calibrate(l_norm)
     grid = (size // model.output_stride,) * 2
@@ -176,7 +182,7 @@ def bench_hypercolumn_inference(args) -> list[dict]:
     size, batch = (64, 1) if args.quick else (256, 4)
     l_norm, _ = _inputs(batch, size)
     repeats = 2 if args.quick else 5
-    model = _model()
+    model = _model(args.quick)
     model.calibrate(l_norm)
     colorize = tf.function(lambda: model(l_norm))
     seconds = median_seconds(lambda: colorize().numpy(), repeats) / batch
@@ -184,7 +190,7 @@ def bench_hypercolumn_inference(args) -> list[dict]:
     peak, peak_shape = conv_peak_gflops(args.quick)
     achieved = flops / seconds / 1e9
 
-    low = _model("mixed_bfloat16")
+    low = _model(args.quick, "mixed_bfloat16")
     low.set_weights(model.get_weights())
     colorize_low = tf.function(lambda: low(l_norm))
     low_seconds = median_seconds(lambda: colorize_low().numpy(), repeats) / batch

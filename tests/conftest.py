@@ -10,6 +10,21 @@ import pytest
 from PIL import Image
 
 
+def pytest_configure(config):
+    """Under parallel workers (pytest-xdist), give each worker's TensorFlow its share of
+    the CPU cores: with every worker running as many threads as there are cores, they
+    spend their time switching between threads instead of computing."""
+    import os
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        import tensorflow as tf
+
+        share = max(1, len(os.sched_getaffinity(0)) // workers)
+        tf.config.threading.set_intra_op_parallelism_threads(share)
+        tf.config.threading.set_inter_op_parallelism_threads(share)
+
+
 def pytest_addoption(parser):
     parser.addoption("--run-large", action="store_true", help="run tests marked large")
 
