@@ -65,7 +65,7 @@ def test_start_up_is_quiet_unless_verbose(tmp_path):
     quiet = make_tfrecords()
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stderr == ""
-    # The flag reaches load_tensorflow as verbose_requested does the variable (below).
+    # The flag reaches load_tensorflow as verbose_requested reads the variable (below).
     verbose = make_tfrecords("--verbose")
     assert verbose.returncode == 0, verbose.stderr
     assert _native_lines(verbose.stderr), verbose.stderr
