@@ -285,6 +285,9 @@ def bundled_exports(tmp_path_factory):
     return result
 
 
+# The long form of the parity checks above (made on small models), on the full-size
+# shipped models.
+@pytest.mark.large
 @pytest.mark.parametrize("name", ["hypercolumn", "gan"])
 def test_exported_bundled_models_match_keras_within_1e_4(bundled_exports, name):
     model, folder = bundled_exports[name]
