@@ -341,22 +341,26 @@ def _datasets(config: run_config.RunConfig, resumed_epoch: int):
         seed=config.seed + resumed_epoch,
         weights=weights,
     ).repeat()
-    preview_source = config.val or [
-        source for stream in streams for source in ([stream] if isinstance(stream, str) else stream)
-    ]
-    validation = None
-    if config.val and config.val_steps:
-        # The same batches every epoch, decoded once.
-        validation = (
-            data.lab_dataset(config.val, config.image_size, config.batch_size, training=False)
-            .take(config.val_steps)
-            .cache()
-            .repeat()
+    validation = preview = None
+    if config.val:
+        # One evaluation pipeline gives both: building a pipeline traces its graphs, which
+        # takes seconds.
+        evaluation = data.lab_dataset(
+            config.val, config.image_size, config.batch_size, training=False
         )
-    preview = None
-    if config.preview_images:
+        if config.val_steps:
+            # The same batches every epoch, decoded once.
+            validation = evaluation.take(config.val_steps).cache().repeat()
+        if config.preview_images:
+            preview = next(iter(evaluation.unbatch().batch(config.preview_images)))
+    elif config.preview_images:
+        training_sources = [
+            source
+            for stream in streams
+            for source in ([stream] if isinstance(stream, str) else stream)
+        ]
         preview_batches = data.lab_dataset(
-            preview_source, config.image_size, config.preview_images, training=False
+            training_sources, config.image_size, config.preview_images, training=False
         )
         preview = next(iter(preview_batches))
     options = tf.data.Options()
