@@ -200,7 +200,7 @@ def colorize_files(
     max_pixels: int | None = inference.DEFAULT_MAX_PIXELS,
     pixels_in_flight: int = PIXELS_IN_FLIGHT,
 ) -> BatchReport:
-    """Colorize every job's input into its outputs (see :func:`kcolor.outputs.plan_jobs`).
+    """Colorize every job's input into its outputs (see :func:`plan_jobs`).
 
     Args:
         jobs: ``outputs.Job`` items.
