@@ -14,6 +14,7 @@
     ``bfloat16`` where the CPU computes it natively, ``float32`` elsewhere.
 """
 
+import contextlib
 import functools
 import json
 import os
@@ -87,17 +88,25 @@ def in_bfloat16(model: keras.Model) -> keras.Model:
     key = config_key(model)
     cached = _BFLOAT16_COPIES.get(model)
     if cached is None or cached[0] != key:
-        previous = keras.config.dtype_policy()
-        keras.config.set_dtype_policy("mixed_bfloat16")
-        try:
+        with policy_scope("mixed_bfloat16"):
             config = _with_dtype_policy(model.get_config(), "mixed_bfloat16")
             copy = type(model).from_config(config)
-        finally:
-            keras.config.set_dtype_policy(previous)
         cached = _BFLOAT16_COPIES[model] = (key, copy)
     copy = cached[1]
     copy.set_weights(model.get_weights())
     return copy
+
+
+@contextlib.contextmanager
+def policy_scope(policy):
+    """Make layers under ``policy`` (a dtype policy or its name): Keras gives a layer the
+    global policy when it is made, so that is set for the block and restored after it."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def _with_dtype_policy(config, policy: str):

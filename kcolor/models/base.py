@@ -17,8 +17,6 @@ Tensors follow kcolor's model contract (:mod:`kcolor.color`): ``l_norm = L / 50 
 float32 (B, H, W, 1); ``ab_norm = ab / 110``, float32 (B, H, W, 2), channel order a, b.
 """
 
-import contextlib
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -43,18 +41,6 @@ def layer_policy(kwargs: dict):
     if dtype is None:
         return keras.mixed_precision.global_policy()
     return keras.dtype_policies.get(dtype)
-
-
-@contextlib.contextmanager
-def policy_scope(policy):
-    """Build layers under ``policy`` (a dtype policy or its name): the global policy is
-    set for the block and restored after it."""
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
 
 
 def noise_of_seeds(seeds, channels: int):

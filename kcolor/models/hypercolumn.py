@@ -23,7 +23,8 @@ from keras import ops
 from kcolor import color
 from kcolor.errors import ConfigError
 from kcolor.models import vgg16
-from kcolor.models.base import ColorizationModel, base_config, policy_scope
+from kcolor.models.base import ColorizationModel, base_config
+from kcolor.precision import policy_scope
 
 _DECODINGS = ("median", "expectation", "mode", "sample")
 # Caffe-style VGG input: BGR in 0..255 minus the ImageNet channel means (B, G, R).

