@@ -302,9 +302,14 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         Call it once before training, on a batch of training images (float32
         (B, H, W, 1), ``L / 50 - 1``), as the paper rescales its hypercolumn.
 
+        Trunks with batch normalization (the MobileNets) first take their normalization
+        statistics from ``l_norm`` (see :meth:`reestimate_batch_statistics`), so that the
+        scales are measured on the features training will see.
+
         Returns:
             The scales set, one per tap.
         """
+        self.reestimate_batch_statistics(l_norm)
         self.tap_scales.assign(np.ones(len(self.taps), "float32"))
         scales = []
         for feature in self.features(l_norm):
@@ -312,6 +317,34 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
             scales.append(1.0 / math.sqrt(max(mean_square, 1e-12)))
         self.tap_scales.assign(np.array(scales, "float32"))
         return scales
+
+    def reestimate_batch_statistics(self, l_norm) -> int:
+        """Set every batch normalization layer's moving mean and variance of the trunk,
+        frozen ones included, to their values on ``l_norm`` (float32 (B, H, W, 1),
+        ``L / 50 - 1``).
+
+        ImageNet statistics describe colour photos, and a random trunk's are 0 and 1; a
+        gray photo's features differ from both, so a pretrained trunk's features shift and
+        a random one's explode through the layers until training has moved the averages.
+
+        Returns:
+            How many layers were set (0 for VGG16, which has none).
+        """
+        norms = [
+            layer
+            for layer in self.trunk.layers
+            if isinstance(layer, keras.layers.BatchNormalization)
+        ]
+        saved = [(layer.momentum, layer.trainable) for layer in norms]
+        for layer in norms:
+            layer.momentum, layer.trainable = 0.0, True
+        try:
+            if norms:
+                self.trunk(self.to_trunk_input(l_norm), training=True)
+        finally:
+            for layer, (momentum, trainable) in zip(norms, saved, strict=True):
+                layer.momentum, layer.trainable = momentum, trainable
+        return len(norms)
 
     def _head(self, hidden, training):
         hidden = ops.relu(hidden + ops.cast(self.projection_bias, hidden.dtype))
