@@ -12,6 +12,7 @@ own ``preprocess_input``; channel order is irrelevant for a gray image).
 """
 
 import re
+import warnings
 
 import keras
 
@@ -58,13 +59,25 @@ def mobilenet_v2_stage_of(layer_name: str) -> int | None:
 
 
 def _application(version: str, alpha: float, weights=None) -> keras.Model:
-    """The no-top ``keras.applications`` network, any input size."""
+    """The no-top ``keras.applications`` network, any input size, with ``weights``
+    (None, "imagenet" or a weights file of the same network and alpha)."""
     build = keras.applications.MobileNet if version == "mobilenet" else keras.applications.MobileNetV2
+    source = "ImageNet" if weights == "imagenet" else str(weights)
     try:
-        return build(alpha=alpha, include_top=False, weights=weights, input_shape=(None, None, 3))
-    except (OSError, ValueError) as error:
-        source = "ImageNet" if weights == "imagenet" else str(weights)
-        raise ModelFileError(f"{source}: no {version} (alpha {alpha}) no-top weights: {error}")
+        if weights == "imagenet":
+            return build(alpha=alpha, include_top=False, weights="imagenet", input_shape=None)
+        network = build(alpha=alpha, include_top=False, weights=None, input_shape=(None, None, 3))
+        if weights is not None:
+            with warnings.catch_warnings():
+                # Keras warns, and goes on with random weights, when a file's groups do
+                # not match the network; here that is a wrong file, not a warning.
+                warnings.simplefilter("error")
+                network.load_weights(weights)
+        return network
+    except (OSError, ValueError, KeyError, UserWarning) as error:
+        raise ModelFileError(
+            f"{source}: not {version} (alpha {alpha}) no-top weights: {error}"
+        ) from error
 
 
 def build_mobilenet_trunk(version: str, taps, alpha: float) -> keras.Model:
@@ -108,6 +121,11 @@ def load_mobilenet_weights(trunk: keras.Model, version: str, alpha: float, weigh
     Returns:
         The names of the layers copied.
     """
+    if weights == "hed":
+        raise ConfigError(
+            f"'hed' weights are HED's VGG16 convolutions; a {version} trunk takes 'imagenet' "
+            "or a weights file of the same network"
+        )
     source = _application(version, alpha, weights)
     copied = []
     for layer in trunk.layers:
