@@ -208,6 +208,28 @@ def test_hypercolumn_run_writes_everything_and_logs_to_tensorboard(tmp_path, pho
     np.testing.assert_allclose(reloaded(l_norm), result.model(l_norm), atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "model_args",
+    [
+        {"trunk": "mobilenet_v2", "trunk_alpha": 0.35, "frozen_blocks": 1, "head_units": 8},
+        {**TINY_HYPERCOLUMN, "rebalance": 0.5},
+    ],
+    ids=["mobilenet_v2", "rebalanced"],
+)
+def test_small_trunk_and_rebalanced_runs(tmp_path, photo_folders, model_args):
+    config = tiny_config("hypercolumn", photo_folders, model_args=model_args, prior_batches=2)
+    result = training.train(config, tmp_path / "run", verbose=0)
+    assert np.isfinite(result.history["loss"]).all()
+    reloaded = kcolor.load_model(tmp_path / "run" / "model.keras")
+    for key, value in model_args.items():
+        if key != "trunk_weights":
+            assert reloaded.get_config()[key] == value, key
+    if "rebalance" in model_args:
+        assert result.model.color_weights.shape == (8, 8)
+    l_norm = np.zeros((1, 64, 64, 1), "float32")
+    np.testing.assert_allclose(reloaded(l_norm), result.model(l_norm), atol=1e-5)
+
+
 def test_gan_run_shows_noise_samples_side_by_side(tmp_path, photo_folders):
     run_dir = tmp_path / "run"
     config = tiny_config("gan", photo_folders, mixed_precision="mixed_bfloat16")

@@ -23,7 +23,7 @@ from keras import ops
 
 from kcolor import color
 from kcolor.errors import ConfigError
-from kcolor.models import trunks
+from kcolor.models import rebalancing, trunks
 from kcolor.models.base import ColorizationModel, base_config
 from kcolor.precision import policy_scope
 
@@ -154,6 +154,12 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
             photos and fewer hues fade (Zhang et al.'s annealed mean uses 0.38). 1.0: the
             trained distributions.
         hue_weight: the paper's lambda_H = 5, weight of the hue loss (times pixel chroma).
+        rebalance: None (default: every pixel counts alike, as the paper) or lambda in
+            (0, 1]: weigh each training pixel by the rarity of its (hue, chroma) bin in
+            the training photos (Zhang et al.'s class rebalancing; 0.5 as theirs; see
+            :mod:`kcolor.models.rebalancing`). Needs :meth:`estimate_color_prior` before
+            training (``kcolor train`` calls it).
+        rebalance_sigma: smoothing of the colour prior, in bins.
 
     Inputs:
         ``l_norm``: float32 (B, H, W, 1), ``L / 50 - 1``; H and W any size (multiples of
@@ -191,6 +197,8 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         hue_weight=5.0,
         seed=None,
         temperature=1.0,
+        rebalance=None,
+        rebalance_sigma=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -222,6 +230,13 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         self.temperature = float(temperature)
         self.hue_weight = float(hue_weight)
         self.seed = seed
+        if rebalance is not None and not 0 < rebalance <= 1:
+            raise ConfigError(f"rebalance must be None or in (0, 1]. Received: {rebalance}")
+        self.rebalance = None if rebalance is None else float(rebalance)
+        self.rebalance_sigma = float(rebalance_sigma)
+        # (hue bins, chroma bins) loss weights; set from the training photos by
+        # estimate_color_prior (a run setting's consequence, so not saved as a weight).
+        self.color_weights = None
 
         # === Layers ===
         # Built under the model's own dtype policy (keras.applications takes no dtype).
@@ -507,6 +522,14 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         hue_target, chroma_target, hue_weight, chroma_weight = self.encode_targets(
             ab_at_points, l_at_points
         )
+        if self.rebalance is not None:
+            if self.color_weights is None:
+                raise ConfigError(
+                    "rebalance is set but no colour prior is known: call "
+                    "model.estimate_color_prior(batches) before training"
+                )
+            rarity = ops.sum(ops.matmul(hue_target, self.color_weights) * chroma_target, -1)
+            hue_weight, chroma_weight = hue_weight * rarity, chroma_weight * rarity
         hue_kl = _kl_divergence(hue_target, ops.cast(y_pred["hue_logits"], "float32"))
         chroma_kl = _kl_divergence(chroma_target, ops.cast(y_pred["chroma_logits"], "float32"))
         loss = ops.mean(hue_weight * hue_kl) + ops.mean(chroma_weight * chroma_kl)
@@ -516,6 +539,33 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         # losses do); the loss tracker multiplies it back.
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         return ops.sum(ops.stack(losses)) / replicas
+
+    def estimate_color_prior(self, batches, pixel_step: int = 4) -> np.ndarray:
+        """Count the training photos' colours on the (hue, chroma) bin grid and set the
+        rebalancing weights from them (see ``rebalance``).
+
+        Args:
+            batches: iterable of ``(l_norm, ab_norm)`` batches (float32 (B, H, W, 1) and
+                (B, H, W, 2)), e.g. ``dataset.take(20)``.
+            pixel_step: every this many pixels along each side are counted.
+
+        Returns:
+            The prior: float64 (bins, bins) soft counts (hue, chroma).
+        """
+        if self.rebalance is None:
+            raise ConfigError("estimate_color_prior needs rebalance set on the model")
+        counts = np.zeros((self.bins, self.bins))
+        for l_norm, ab_norm in batches:
+            ab = ab_norm[:, ::pixel_step, ::pixel_step]
+            l_sub = l_norm[:, ::pixel_step, ::pixel_step]
+            hue, chroma, _, _ = self.encode_targets(ab, l_sub)
+            hue = ops.reshape(hue, (-1, self.bins))
+            chroma = ops.reshape(chroma, (-1, self.bins))
+            counts += ops.convert_to_numpy(ops.matmul(ops.transpose(hue), chroma))
+        self.color_weights = rebalancing.rebalancing_weights(
+            counts, self.rebalance, self.rebalance_sigma
+        )
+        return counts
 
     def test_step(self, data):
         # Validation uses the training objective at sampled points (repeatable draws),
@@ -562,6 +612,8 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
             "hue_weight": self.hue_weight,
             "seed": self.seed,
             "temperature": self.temperature,
+            "rebalance": self.rebalance,
+            "rebalance_sigma": self.rebalance_sigma,
         }
 
     @classmethod

@@ -73,6 +73,8 @@ class RunConfig:
             the paper's unguided generator (a guided ``init_from`` keeps its guide).
         calibrate: rescale the hypercolumn's taps on the first batch before training
             (not done when starting from ``init_from``: its scales come with it).
+        prior_batches: training batches the colour prior of class rebalancing is
+            counted on (hypercolumn models with ``model_args.rebalance`` set).
         init_from: start from these weights instead of fresh ones (fine-tuning): a
             bundled model's name (``hypercolumn``, ``gan``), a ``.keras`` file or a
             ``.weights.h5`` file. The optimizer starts fresh. A bundled model or a
@@ -115,6 +117,7 @@ class RunConfig:
     gan_loss: str = "wasserstein"
     guide: str | None = None
     calibrate: bool = True
+    prior_batches: int = 20
     init_from: str | None = None
     ema_momentum: float | None = None
     model_args: dict = dataclasses.field(default_factory=dict)
@@ -164,6 +167,7 @@ class RunConfig:
             "l1_best_of",
             "checkpoint_every",
             "preview_samples",
+            "prior_batches",
         ):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be at least 1. Received: {getattr(self, name)}")
@@ -189,7 +193,7 @@ class RunConfig:
 
 _INTEGERS = (
     "image_size batch_size epochs steps_per_epoch val_steps warmup_steps critic_steps seed "
-    "l1_best_of "
+    "l1_best_of prior_batches "
     "preview_images preview_samples checkpoint_every"
 )
 _FLOATS = "learning_rate critic_learning_rate decay_rate weight_decay clip_value "

@@ -461,6 +461,10 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
             ):
                 # The preview batch is fixed; a training batch is what the taps will see.
                 model.calibrate(next(iter(train_data))[0])
+            if getattr(model, "rebalance", None) is not None:
+                # Estimated at every start, resumed runs too: the same seeded batches
+                # give the same prior, and it is not part of the saved weights.
+                model.estimate_color_prior(train_data.take(config.prior_batches))
             chosen = _callbacks(config, run_dir, worker, preview, Path(scratch))
             history = model.fit(
                 train_data,
