@@ -1,13 +1,13 @@
 """The hypercolumn model on each trunk: build, taps, sparse = dense, training, freezing,
 batch statistics, serialization, export, and the trunk weight readers."""
 
-import h5py
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 from helpers.serialization import run_serialization_test
+from helpers.weights_files import write_keras2_weights
 
 from kcolor import color
 from kcolor.deploy import export, tflite
@@ -142,22 +142,6 @@ def test_settings_that_do_not_fit_the_trunk_are_refused():
         tiny("mobilenet").load_trunk_weights("hed")
 
 
-def _write_keras2_weights(model: keras.Model, path):
-    """Write ``model``'s weights in the Keras 2 ``.h5`` layout that the published
-    ImageNet files use (a group per layer with ``weight_names``)."""
-    with h5py.File(path, "w") as handle:
-        layers = [layer for layer in model.layers]
-        handle.attrs["layer_names"] = [layer.name.encode() for layer in layers]
-        handle.attrs["backend"] = b"tensorflow"
-        handle.attrs["keras_version"] = b"2.2.4"
-        for layer in layers:
-            group = handle.create_group(layer.name)
-            names = [f"{layer.name}/{w.path.split('/')[-1]}:0".encode() for w in layer.weights]
-            group.attrs["weight_names"] = names
-            for name, value in zip(names, layer.get_weights(), strict=True):
-                group.create_dataset(name.decode(), data=value)
-
-
 @pytest.mark.parametrize(
     "name, application",
     [
@@ -175,7 +159,7 @@ def test_trunk_weights_load_from_a_local_file(name, application, layout, tmp_pat
     path = tmp_path / f"trunk.{layout}"
     if layout == "keras2.h5":
         path = tmp_path / "trunk.h5"
-        _write_keras2_weights(source, path)
+        write_keras2_weights(source, path)
     else:
         source.save_weights(path)
     model = tiny(name)

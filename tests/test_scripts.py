@@ -106,3 +106,46 @@ def test_int8_float_op_comparison_reports_every_float_set(tmp_path, tiny_model_f
     assert names[:2] == ["decoding", "decoding+assembly"] and len(names) == 6
     assert all(row["photos"] == 1 and row["latency_ms"] > 0 for row in rows)
     assert set(rows[1]["float_ops"]) > set(rows[0]["float_ops"])
+
+
+def test_trunk_weights_are_fetched_checked_and_never_overwritten(tmp_path):
+    import hashlib
+    import subprocess
+
+    import keras
+    from helpers.weights_files import write_keras2_weights
+
+    repository = tmp_path / "repository"
+    (repository / "weights").mkdir(parents=True)
+    network = keras.applications.MobileNet(
+        alpha=0.25, include_top=False, weights=None, input_shape=(None, None, 3)
+    )
+    write_keras2_weights(network, repository / "weights" / "mobilenet.h5")
+    git = ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repository)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "weights"], check=True)
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    content = (repository / "weights" / "mobilenet.h5").read_bytes()
+    entry = {
+        "trunk": "mobilenet", "trunk_alpha": 0.25, "repository": "someone/weights",
+        "commit": commit, "path": "weights/mobilenet.h5", "bytes": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }  # fmt: skip
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(yaml.safe_dump({"tiny": entry, "altered": {**entry, "sha256": "0" * 64}}))
+    common = ("--sources", sources, "--git-dir", repository / ".git")
+
+    output = tmp_path / "out" / "tiny.h5"
+    run_script("trunk_weights.py", "tiny", "-o", output, *common)
+    assert output.read_bytes() == content
+    refused = run_script_in_process(SCRIPTS / "trunk_weights.py", "tiny", "-o", output, *common)
+    assert refused.returncode == 1 and "exists" in refused.stderr
+    altered = tmp_path / "altered.h5"
+    result = run_script_in_process(
+        SCRIPTS / "trunk_weights.py", "altered", "-o", altered, *common
+    )
+    assert result.returncode == 1 and "expected" in result.stderr and not altered.exists()
+    assert not list(tmp_path.glob("**/*.partial"))
