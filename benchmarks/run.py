@@ -4,7 +4,7 @@ Usage:
     python -m benchmarks.run [NAME ...] [--json FILE] [--data DIR] [--quick]
 
 Names: color, pipeline, gan-train, gan-generator, hc-train, hc-head, hc-inference,
-colorize, colorize-memory, train, export, precision, colorize-speed, serving, png
+trunks, colorize, colorize-memory, train, export, precision, colorize-speed, serving, png
 (default: all). Prints a table and optionally writes JSON.
 The ratio column is kcolor's speed over the baseline's: a speed-up, or for rows measured
 against the convolution peak (gan-train, gan-generator, hc-inference) the fraction of
@@ -37,6 +37,7 @@ from benchmarks.photos import photo_set
 from benchmarks.speed import bench_colorize_speed, bench_png, bench_precision, bench_serving
 from benchmarks.timing import median_seconds
 from benchmarks.training import bench_training
+from benchmarks.trunks import bench_trunks
 
 
 def bench_color(args) -> list[dict]:
@@ -193,6 +194,7 @@ BENCHMARKS = {
     "hc-train": bench_hypercolumn_training,
     "hc-head": bench_hypercolumn_head,
     "hc-inference": bench_hypercolumn_inference,
+    "trunks": bench_trunks,
     "colorize": bench_colorize,
     "colorize-memory": bench_peak_memory,
     "train": bench_training,
