@@ -64,6 +64,7 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
     jobs, problems, claimed = [], [], {}
     extension = "." + fmt
     output_root = os.path.realpath(output_dir)
+    expanded = []
     for given in inputs:
         try:
             resolved = sources.resolve_source(given)
@@ -74,9 +75,17 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
         # An output folder nested inside a folder being read (``photos/ -o
         # photos/coloured``) holds earlier runs' outputs, not inputs: left out.
         nested = root is not None and _strictly_inside(output_root, os.path.realpath(root))
-        for path in resolved.images:
-            if nested and _strictly_inside(os.path.realpath(path), output_root):
-                continue
+        paths = [
+            path
+            for path in resolved.images
+            if not (nested and _strictly_inside(os.path.realpath(path), output_root))
+        ]
+        expanded.append((root, paths))
+    # Every input of the run, so that no output lands on any of them (``x.jpg`` and
+    # ``x.png`` colorized into their own folder), whatever the format and --force.
+    input_files = {os.path.realpath(path): path for _, paths in expanded for path in paths}
+    for root, paths in expanded:
+        for path in paths:
             relative = os.path.relpath(path, root) if root else os.path.basename(path)
             stem = os.path.join(os.fspath(output_dir), os.path.splitext(relative)[0])
             names = (
@@ -87,11 +96,12 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
             if names[0] in claimed:
                 problems.append((path, f"its output {names[0]} is already {claimed[names[0]]}'s"))
                 continue
-            if any(os.path.realpath(name) == os.path.realpath(path) for name in names):
+            replaced = [input_files.get(os.path.realpath(name)) for name in names]
+            replaced = next((other for other in replaced if other is not None), None)
+            if replaced is not None:
                 # Even with --force: an input is never overwritten.
-                problems.append(
-                    (path, "its output would replace the input itself; choose another -o")
-                )
+                what = "the input itself" if replaced == path else f"the input {replaced}"
+                problems.append((path, f"its output would replace {what}; choose another -o"))
                 continue
             claimed[names[0]] = path
             jobs.append(Job(path, tuple(names)))

@@ -289,6 +289,25 @@ def test_write_failures_are_per_file_and_inputs_in_the_output_folder_work(
     assert refused.returncode == 1 and "would replace the input itself" in refused.stderr
 
 
+@pytest.mark.parametrize("fmt", ["png", "jpg"])
+def test_force_never_replaces_another_input_of_the_run(tiny_model_files, tmp_path, fmt):
+    import hashlib
+
+    folder = tmp_path / "rep"
+    folder.mkdir()
+    Image.fromarray(colour_photo(20, 24, 1)).save(folder / "x.jpg")
+    Image.fromarray(colour_photo(20, 24, 2)).save(folder / "x.png")
+
+    def hashes():
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+    before = hashes()
+    arguments = ["--model", tiny_model_files["hypercolumn"], "--size", "16", "--quiet"]
+    result = kcolor("colorize", folder, "-o", folder, "--force", "--format", fmt, *arguments)
+    assert result.returncode == 1 and "would replace the input" in result.stderr
+    assert hashes() == before
+
+
 def test_evaluate_leaves_out_grayscale_photos(tiny_model_files, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -67,6 +67,21 @@ def test_inputs_in_the_output_folder_are_colorized_but_never_replaced(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("fmt", ["png", "jpg"])
+def test_no_output_lands_on_another_input_of_the_run(tmp_path, fmt):
+    # x.jpg and x.png colorized into their own folder: each one's output is the other.
+    for name in ("x.jpg", "x.png", "y.bmp"):
+        Image.new("RGB", (2, 2)).save(tmp_path / name)
+    jobs, problems = batch.plan_jobs([tmp_path], tmp_path, fmt)
+    assert [job.source for job in jobs] == [str(tmp_path / "y.bmp")]
+    other = "x.png" if fmt == "png" else "x.jpg"
+    reasons = dict(problems)
+    assert reasons[str(tmp_path / f"x.{'jpg' if fmt == 'png' else 'png'}")] == (
+        f"its output would replace the input {tmp_path / other}; choose another -o"
+    )
+    assert "the input itself" in reasons[str(tmp_path / other)]
+
+
 def test_a_file_that_appears_meanwhile_is_not_replaced(tmp_path):
     target = tmp_path / "out.png"
 
