@@ -1,8 +1,11 @@
 """The ``kcolor`` console command."""
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from kcolor.errors import ConfigError, KcolorError
@@ -492,15 +495,53 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     startup.load_tensorflow(args.verbose)
     try:
-        return handlers[args.command](args)
+        with _stopping_on(STOP_SIGNALS):
+            return handlers[args.command](args)
     except (KcolorError, FileNotFoundError, FileExistsError) as error:
         # kcolor's own errors say what is wrong and with which file; anything else is a
         # bug and keeps its traceback.
         print(f"kcolor {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except Stopped as stop:
+        print(f"kcolor {args.command}: stopped by {stop.name}", file=sys.stderr)
+        return 128 + stop.signal_number
     except KeyboardInterrupt:
         print(f"kcolor {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+# What kill, systemd and container stops send (SIGTERM), and a closed terminal (SIGHUP).
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal, raised where the main thread is, so that everything that cleans up
+    after Ctrl-C (temporary outputs removed, the pipeline's threads stopped) does so."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+        self.name = signal.Signals(signal_number).name
+
+
+@contextlib.contextmanager
+def _stopping_on(names):
+    """Turn the signals ``names`` into :class:`Stopped` while the block runs (signal
+    handlers can only be set from the main thread; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signal_number, frame):
+        raise Stopped(signal_number)
+
+    numbers = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous = {number: signal.signal(number, stop) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":

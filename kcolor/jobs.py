@@ -136,6 +136,17 @@ class JobRun:
     def _print(self, kind: str, name: str, reason: str) -> None:
         tqdm.write(f"{kind} {name}: {reason}", file=sys.stderr)
 
+    def remove_stale_temporaries(self, jobs) -> list[str]:
+        """Remove temporary outputs left by killed runs in the folders ``jobs`` write
+        to, and say so; returns the paths removed."""
+        folders = sorted({os.path.dirname(path) or "." for job in jobs for path in job.outputs})
+        removed = [path for folder in folders for path in outputs.remove_stale_temporaries(folder)]
+        for path in removed:
+            tqdm.write(
+                f"removed {path}: a temporary output of a run that was killed", file=sys.stderr
+            )
+        return removed
+
     def skipped(self, job: Job) -> bool:
         """Whether ``job`` is skipped (an output exists and ``force`` is off); records it."""
         existing = [path for path in job.outputs if os.path.exists(path)]
@@ -227,6 +238,7 @@ def colorize_files(
         pixels_in_flight: pixels the pipeline holds at once (see the module's notes).
     """
     run = JobRun(len(jobs), force, progress)
+    run.remove_stale_temporaries(jobs)
     stage_photos = max(2, batch_size)
     waiting = collections.deque(jobs)
     peeked = None  # (job, encoded, pixels) of waiting[0], read but not yet admitted
@@ -357,6 +369,7 @@ def colorize_served(
         )
     first_seed = random.randrange(2**31) if seed is None and diverse else seed or 0
     run = JobRun(len(jobs), force, progress)
+    run.remove_stale_temporaries(jobs)
     pending = []
 
     def send(group):

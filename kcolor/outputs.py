@@ -1,6 +1,7 @@
 """Where colorized files go: expanding inputs, naming outputs, writing them atomically."""
 
 import os
+import re
 import tempfile
 import threading
 
@@ -34,6 +35,47 @@ def _process_umask() -> int:
     return umask
 
 
+# Temporary outputs are named .kcolor-<pid>-<random>.partial: the writing process's id
+# tells a later run whether the file's writer is gone (killed before it could remove it).
+TEMPORARY_PREFIX = ".kcolor-"
+TEMPORARY_SUFFIX = ".partial"
+_TEMPORARY_NAME = re.compile(rf"^{re.escape(TEMPORARY_PREFIX)}(\d+)-.+{re.escape(TEMPORARY_SUFFIX)}$")
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def remove_stale_temporaries(folder) -> list[str]:
+    """Remove the temporary outputs in ``folder`` whose writing process no longer runs
+    (a run killed with SIGKILL cannot remove its own); returns the paths removed.
+
+    A process still running, or another user's, keeps its files.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMPORARY_NAME.match(name)
+        if match is None or _process_exists(int(match.group(1))):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            os.remove(path)
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
 class OutputExists(FileExistsError):
     """An output file exists (or appeared while it was written) and may not be replaced."""
 
@@ -53,7 +95,7 @@ def write_atomically(path: str, write, replace: bool = True) -> None:
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(
-        dir=folder, prefix=".kcolor-", suffix=".partial", delete=False
+        dir=folder, prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", suffix=TEMPORARY_SUFFIX, delete=False
     )
     try:
         with handle:

@@ -3,8 +3,10 @@
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -322,3 +324,50 @@ def test_evaluate_leaves_out_grayscale_photos(tiny_model_files, tmp_path):
     report = json.loads(report_path.read_text())
     assert report["images"] == 1 and report["grayscale"] == [str(photos / "gray.png")]
     assert np.isfinite(report["no_colour"]["psnr"])
+
+
+def test_stop_signals_end_a_run_like_ctrl_c_leaving_no_partial_file(tiny_model_files, tmp_path):
+    photos, output = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    for index in range(60):
+        Image.fromarray(colour_photo(300, 400, index)).save(photos / f"{index:02d}.png")
+    inputs = {p.name: p.read_bytes() for p in photos.iterdir()}
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        for path in output.glob("*.png"):
+            path.unlink()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kcolor.cli", "colorize", photos, "-o", output, "--force",
+             "--model", tiny_model_files["hypercolumn"], "--size", "16", "--quiet"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not list(output.glob("*.png")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(stop)
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 128 + stop, stderr
+        assert f"stopped by {stop.name}" in stderr
+        assert not [p.name for p in output.iterdir() if not p.name.endswith(".png")]
+        for path in output.glob("*.png"):
+            with Image.open(path) as image:
+                image.load()  # complete files only
+    assert {p.name: p.read_bytes() for p in photos.iterdir()} == inputs
+
+
+def test_temporary_outputs_of_killed_runs_are_removed(tiny_model_files, tmp_path, capsys):
+    photos, output = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    output.mkdir()
+    Image.fromarray(colour_photo(20, 24, 1)).save(photos / "a.png")
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    dead = output / f".kcolor-{finished.stdout.strip()}-abc.partial"
+    alive = output / f".kcolor-{os.getpid()}-def.partial"
+    unrelated = output / ".kcolor-notapid.partial"
+    for path in (dead, alive, unrelated):
+        path.write_bytes(b"half a file")
+    arguments = ["--model", tiny_model_files["hypercolumn"], "--size", "16", "--quiet"]
+    result = kcolor("colorize", photos, "-o", output, *arguments)
+    assert result.returncode == 0
+    assert f"removed {dead}: a temporary output of a run that was killed" in result.stderr
+    assert not dead.exists() and alive.exists() and unrelated.exists()
