@@ -332,6 +332,35 @@ def _train_command(run_dir, photo_folders, epochs):
     ]
 
 
+def test_a_run_killed_while_writing_its_backup_resumes_from_the_last_complete_epoch(
+    tmp_path, photo_folders
+):
+    run_dir = tmp_path / "run"
+    command = _train_command(run_dir, photo_folders, 3)
+    helper = Path(__file__).parent / "helpers" / "paused_backup_run.py"
+    first = subprocess.Popen(
+        [sys.executable, str(helper), *command[3:]], stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        for line in first.stdout:
+            if line.strip() == "PAUSED":
+                break
+    finally:
+        first.kill()
+        first.communicate()
+    backup = run_dir / "backup" / "worker_0"
+    assert list(backup.glob(".partial-*")), "the kill did not come during the write"
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 1
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "trained epochs 2-3" in second.stdout
+    assert not list(backup.glob(".partial-*"))
+    gan = kcolor.load_model(run_dir / "model.keras")
+    assert gan.generator_optimizer.iterations.numpy() == 3 * 8
+
+
 # The long form of resuming: a real process killed mid-run. Resuming from the backup a
 # stopped run leaves is also checked in process, in the test above.
 @pytest.mark.large

@@ -5,13 +5,16 @@ Both callbacks add their figures to the epoch ``logs``; put them before
 too (``val_*`` names land in TensorBoard's validation run, the rest in its train run).
 """
 
+import json
+import os
 import time
 
+import h5py
 import keras
 import numpy as np
 import tensorflow as tf
 
-from kcolor import color, metrics
+from kcolor import color, metrics, outputs
 from kcolor.errors import ConfigError
 
 
@@ -181,3 +184,41 @@ class FiniteBackupAndRestore(keras.callbacks.BackupAndRestore):
         if _non_finite_losses(logs):
             return
         super().on_epoch_end(epoch, logs)
+
+    def _save_model(self):
+        """Write the backup so that a kill at any moment leaves a complete one: the
+        weights go to a temporary file (named by this process's id), are read back, and
+        replace the previous backup's in one rename; the epoch count follows the same
+        way. Killed between the two renames, a run resumes one epoch early, from newer
+        weights: nothing is lost. (Keras' own callback rewrites the file in place, and a
+        kill during the write leaves it empty.)"""
+        os.makedirs(self.backup_dir, exist_ok=True)
+        partial = os.path.join(self.backup_dir, f"{PARTIAL_BACKUP_PREFIX}{os.getpid()}.weights.h5")
+        try:
+            self.model.save_weights(filepath=partial, overwrite=True)
+            with h5py.File(partial, "r"):
+                pass
+            os.replace(partial, self._weights_path)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+        metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        outputs.write_atomically(
+            self._training_metadata_path, lambda handle: handle.write(metadata.encode())
+        )
+
+
+# Backups being written are named .partial-<pid>.weights.h5 (Keras wants that suffix); a
+# killed run's are removed when the run resumes (remove_partial_backups).
+PARTIAL_BACKUP_PREFIX = ".partial-"
+
+
+def remove_partial_backups(backup_dir) -> list[str]:
+    """Remove the half-written backups a killed run left in ``backup_dir``."""
+    removed = []
+    if os.path.isdir(backup_dir):
+        for name in os.listdir(backup_dir):
+            if name.startswith(PARTIAL_BACKUP_PREFIX) or name.endswith(outputs.TEMPORARY_SUFFIX):
+                os.remove(os.path.join(backup_dir, name))
+                removed.append(name)
+    return removed

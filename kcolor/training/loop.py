@@ -432,6 +432,7 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
     strategy = strategy or make_strategy(config.strategy)
     worker = worker_of(strategy)
     backup_dir = run_dir / "backup" / f"worker_{worker.index}"
+    kcolor_callbacks.remove_partial_backups(backup_dir)
     resumed_epoch = _backed_up_epoch(backup_dir)
     if resumed_epoch:
         _check_backup_weights(backup_dir)
