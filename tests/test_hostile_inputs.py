@@ -104,3 +104,47 @@ def test_a_batch_with_a_bomb_and_a_strip_finishes_the_rest(tiny_model_files, tmp
         assert strip.size == (500, 3)
     assert (tmp_path / "out" / "c_photo.png").is_file()
     assert "wrote 2 file(s)" in result.stdout and "1 failed" in result.stdout
+
+
+@pytest.fixture
+def bad_model_files(tmp_path, tiny_model_files):
+    """A Keras model that is not kcolor's, a junk .tflite and truncated weights."""
+    import keras
+
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    plain.save(tmp_path / "plain.keras")
+    (tmp_path / "junk.tflite").write_bytes(b"not a flatbuffer" * 20)
+    model = keras.saving.load_model(tiny_model_files["hypercolumn"])
+    model.save_weights(tmp_path / "whole.weights.h5")
+    content = (tmp_path / "whole.weights.h5").read_bytes()
+    (tmp_path / "cut.weights.h5").write_bytes(content[: len(content) // 2])
+    Image.fromarray(colour_photo(20, 24, 1)).save(tmp_path / "photo.png")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "command, name, message",
+    [
+        (["colorize", "{photo}", "-o", "{out}"], "plain.keras", "a Keras Sequential, not a kcolor model"),
+        (["colorize", "{photo}", "-o", "{out}"], "junk.tflite", "not a TFLite model file"),
+        (["evaluate", "{photo}"], "junk.tflite", "not a TFLite model file"),
+        (["export", "-o", "{out}"], "plain.keras", "not a kcolor model"),
+        (["train", "hypercolumn", "--data", "{folder}", "--run-dir", "{out}", "--epochs", "1",
+          "--init-from"], "plain.keras", "not a kcolor model"),
+        (["train", "hypercolumn", "--data", "{folder}", "--run-dir", "{out}", "--epochs", "1",
+          "--set", 'model_args={"taps": ["block1_conv2", "block2_conv2"], "trunk_widths": '
+          '[4, 16, 8, 8, 8], "head_units": 8, "bins": 8, "trunk_weights": null}',
+          "--init-from"], "cut.weights.h5", "cannot read the weights file"),
+    ],
+)  # fmt: skip
+def test_a_bad_model_file_is_one_line_naming_it(bad_model_files, command, name, message):
+    folder = bad_model_files
+    values = {"photo": folder / "photo.png", "out": folder / "out", "folder": folder}
+    arguments = [str(values.get(part.strip("{}"), part)) for part in command]
+    if arguments[-1] != "--init-from":
+        arguments.append("--model")
+    result = run_kcolor(*arguments, folder / name)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert name in lines[0] and message in lines[0]

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from kcolor import color, images, inference, metrics, outputs
-from kcolor.errors import ConfigError, ConversionError
+from kcolor.errors import ConfigError, ConversionError, ModelFileError
 from kcolor.models.base import noise_of_seeds, sample_seeds
 
 VARIANTS = ("float32", "float16", "dynamic-int8", "int8")
@@ -179,8 +179,19 @@ def signature_runner(path: str, num_threads: int = 2):
     """The ``colorize`` signature of a TFLite file, run by ``ai-edge-litert`` (XNNPACK)."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=path, num_threads=num_threads)
-    return interpreter.get_signature_runner(SIGNATURE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Model file {path!r} does not exist.")
+    try:
+        interpreter = Interpreter(model_path=path, num_threads=num_threads)
+    except ValueError as error:
+        raise ModelFileError(f"{path}: not a TFLite model file ({error})") from error
+    try:
+        return interpreter.get_signature_runner(SIGNATURE)
+    except ValueError as error:
+        raise ModelFileError(
+            f"{path}: a TFLite model without kcolor's {SIGNATURE!r} signature (export one "
+            "with kcolor export --format tflite)"
+        ) from error
 
 
 class LiteColorizer:

@@ -462,9 +462,28 @@ def _load_file(path: str, modified_ns: int, size: int) -> keras.Model:
         # Keras would call it "File not found".
         raise ModelFileError(f"{path}: not a Keras model file (a .keras file is a zip archive)")
     try:
-        return keras.saving.load_model(path)
+        model = keras.saving.load_model(path)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
         raise ModelFileError(
             f"{path}: not a kcolor model file Keras can load ({type(error).__name__}: "
             f"{str(error)[:200]})"
         ) from error
+    if not isinstance(model, ColorizationModel):
+        raise ModelFileError(
+            f"{path}: a Keras {type(model).__name__}, not a kcolor model (kcolor's are "
+            f"{', '.join(_model_kinds())})"
+        )
+    return model
+
+
+def _model_kinds() -> list[str]:
+    """Names of kcolor's model classes a model file may hold."""
+    import kcolor.models
+
+    return sorted(
+        name
+        for name in kcolor.models.__all__
+        if isinstance(getattr(kcolor.models, name), type)
+        and issubclass(getattr(kcolor.models, name), ColorizationModel)
+        and name != "ColorizationModel"
+    )

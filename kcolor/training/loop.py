@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from kcolor import data
-from kcolor.errors import ConfigError, TrainingDiverged
+from kcolor.errors import ConfigError, ModelFileError, TrainingDiverged
 from kcolor.training import callbacks as kcolor_callbacks
 from kcolor.training import config as run_config
 
@@ -245,6 +245,10 @@ def _load_weights_of(source, model: keras.Model, config: run_config.RunConfig) -
             source.save_weights(path)
         try:
             model.load_weights(path)
+        except OSError as error:
+            raise ModelFileError(
+                f"init_from {config.init_from}: cannot read the weights file ({error})"
+            ) from error
         except (ValueError, KeyError) as error:
             raise ConfigError(
                 f"init_from {config.init_from!r} does not fit this {config.model} model's "
