@@ -192,6 +192,19 @@ class JobRun:
         return self.report
 
 
+# What running out of memory raises: Python's allocations and TensorFlow's.
+OUT_OF_MEMORY = (MemoryError, tf.errors.ResourceExhaustedError)
+
+
+def out_of_memory_reason(pixels: int) -> str:
+    """The failure line of a photo that did not fit in memory."""
+    size = f"its {pixels:,} pixels" if pixels else "it"
+    return (
+        f"not enough memory for {size}; the other photos go on (--max-pixels N refuses "
+        "photos over N pixels before reading them)"
+    )
+
+
 def _declared_pixels(encoded: bytes) -> int:
     """Pixels an encoded image's header declares, read by Pillow without decoding (a
     fraction of a millisecond, on the thread that runs the network); 0 when Pillow cannot
@@ -265,16 +278,25 @@ def colorize_files(
         return job, encoded, _declared_pixels(encoded)
 
     def decode(job, encoded):
-        rgb = inference.decode_photo(job.source, encoded, max_pixels)
-        return rgb, colorizer.model_input(rgb)
+        try:
+            rgb = inference.decode_photo(job.source, encoded, max_pixels)
+            return rgb, colorizer.model_input(rgb)
+        except OUT_OF_MEMORY as error:
+            raise inference.ImageReadError(
+                f"{job.source}: {out_of_memory_reason(_declared_pixels(encoded))}"
+            ) from error
 
     def compose_and_write(job, rgb, ab):
-        return run.write(
-            job,
-            lambda k, path, replace: outputs.save_image(
-                inference.compose(rgb, ab[k]), path, fmt, replace
-            ),
-        )
+        try:
+            return run.write(
+                job,
+                lambda k, path, replace: outputs.save_image(
+                    inference.compose(rgb, ab[k]), path, fmt, replace
+                ),
+            )
+        except OUT_OF_MEMORY:
+            run.fail(job, out_of_memory_reason(rgb.shape[0] * rgb.shape[1]))
+            return False
 
     def finish_oldest_write():
         nonlocal held
@@ -283,10 +305,20 @@ def colorize_files(
             run.done()
         held -= pixels
 
+    def release(pixels):
+        nonlocal held
+        held -= pixels
+
     def run_pending():
         for group in pending.values():
             l_norm = tf.concat([entry[2] for entry in group], axis=0)
-            ab = np.asarray(colorizer.predict_ab(l_norm, samples, seed))
+            try:
+                ab = np.asarray(colorizer.predict_ab(l_norm, samples, seed))
+            except OUT_OF_MEMORY:
+                for job, rgb, _, pixels in group:
+                    release(pixels)
+                    run.fail(job, out_of_memory_reason(rgb.shape[0] * rgb.shape[1]))
+                continue
             for index, (job, rgb, _, pixels) in enumerate(group):
                 writes.append((pixels, writer.submit(compose_and_write, job, rgb, ab[index])))
         pending.clear()

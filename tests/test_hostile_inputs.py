@@ -148,3 +148,54 @@ def test_a_bad_model_file_is_one_line_naming_it(bad_model_files, command, name, 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert name in lines[0] and message in lines[0]
+
+
+@pytest.mark.parametrize("stage", ["decode", "network", "compose"])
+def test_a_photo_too_large_for_memory_fails_alone(tiny_model_files, tmp_path, monkeypatch, stage):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    # The "huge" photo is the only one twice as wide as high: each stage spots it so.
+    for name, shape in (("a.png", (20, 24)), ("huge.png", (40, 80)), ("z.png", (20, 24))):
+        Image.fromarray(colour_photo(*shape, 1)).save(photos / name)
+
+    def out_of_memory(error=MemoryError):
+        raise error
+
+    if stage == "decode":
+        real_decode = inference.decode_photo
+        monkeypatch.setattr(
+            inference,
+            "decode_photo",
+            lambda source, *rest: out_of_memory()
+            if source.endswith("huge.png")
+            else real_decode(source, *rest),
+        )
+    elif stage == "compose":
+        real_compose = inference.compose
+        monkeypatch.setattr(
+            inference,
+            "compose",
+            lambda rgb, ab: out_of_memory() if rgb.shape[1] == 80 else real_compose(rgb, ab),
+        )
+    else:
+        real_make = kcolor.api.make_colorizer
+
+        def make_colorizer(*args, **kwargs):
+            colorizer = real_make(*args, **kwargs)
+            real_predict = colorizer.predict_ab
+            oom = tf.errors.ResourceExhaustedError(None, None, "OOM when allocating")
+            colorizer.predict_ab = lambda l_norm, *rest: (
+                out_of_memory(oom) if l_norm.shape[2] >= 2 * l_norm.shape[1]
+                else real_predict(l_norm, *rest)
+            )  # fmt: skip
+            return colorizer
+
+        monkeypatch.setattr(kcolor.api, "make_colorizer", make_colorizer)
+    arguments = ["--model", tiny_model_files["hypercolumn"], "--size", "24", "--quiet"]
+    result = run_kcolor("colorize", photos, "-o", tmp_path / "out", "--max-pixels", "0", *arguments)
+    assert result.returncode == 1
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed")]
+    assert len(failed) == 1, result.stderr
+    assert "huge.png" in failed[0] and "not enough memory" in failed[0]
+    assert "--max-pixels" in failed[0]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "z.png"]
