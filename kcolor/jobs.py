@@ -108,6 +108,12 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
     return jobs, problems
 
 
+def one_line(text: str) -> str:
+    """``text`` with newlines and other control characters escaped (``\\n``), so that a
+    file name holding one cannot split or forge a report line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 @dataclasses.dataclass
 class BatchReport:
     """What a run did: outputs written, inputs skipped, and failures with reasons."""
@@ -134,7 +140,7 @@ class JobRun:
         self.bar = tqdm(total=total, unit="img", disable=not progress or total < 2)
 
     def _print(self, kind: str, name: str, reason: str) -> None:
-        tqdm.write(f"{kind} {name}: {reason}", file=sys.stderr)
+        tqdm.write(one_line(f"{kind} {name}: {reason}"), file=sys.stderr)
 
     def remove_stale_temporaries(self, jobs) -> list[str]:
         """Remove temporary outputs left by killed runs in the folders ``jobs`` write

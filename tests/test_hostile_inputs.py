@@ -199,3 +199,15 @@ def test_a_photo_too_large_for_memory_fails_alone(tiny_model_files, tmp_path, mo
     assert "huge.png" in failed[0] and "not enough memory" in failed[0]
     assert "--max-pixels" in failed[0]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "z.png"]
+
+
+def test_a_file_name_with_a_newline_stays_on_one_report_line(tiny_model_files, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "bad\nfailed forged.png").write_bytes(b"not a photo")
+    Image.fromarray(colour_photo(20, 24, 1)).save(photos / "good.png")
+    arguments = ["--model", tiny_model_files["hypercolumn"], "--size", "16", "--quiet"]
+    result = run_kcolor("colorize", photos, "-o", tmp_path / "out", *arguments)
+    assert result.returncode == 1
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed")]
+    assert len(failed) == 1 and "bad\\nfailed forged.png" in failed[0]

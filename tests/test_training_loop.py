@@ -130,6 +130,9 @@ def test_config_files_overrides_and_defaults(tmp_path):
         ({"data": ["x"], "schedule": "linear"}, "schedule must be one of"),
         ({"data": ["x"], "batch_size": 0}, "batch_size must be at least 1"),
         ({"data": ["x"], "mixed_precision": "mixed_float16"}, "mixed_precision must be"),
+        ({"data": ["x"], "epochs": "1e99"}, "epochs must be at most 1,000,000,000"),
+        ({"data": ["x"], "learning_rate": "nan"}, "learning_rate must be a finite number"),
+        ({"data": ["x"], "ema_momentum": "inf"}, "ema_momentum must be a finite number"),
     ],
 )
 def test_config_rejects_bad_settings(values, message):

@@ -7,6 +7,7 @@ Architecture lives in each model's ``get_config``; everything about *how* a run 
 
 import dataclasses
 import glob
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -201,6 +202,11 @@ _FLOATS += "gradient_penalty l1_weight ema_momentum"
 _NUMBERS = {name: int for name in _INTEGERS.split()} | {name: float for name in _FLOATS.split()}
 
 
+# Counts (epochs, steps, sizes) above this are typing mistakes, not settings: an epoch
+# count of 1e99 would make a schedule of 1e101 steps.
+_LARGEST_COUNT = 10**9
+
+
 def _as_number(name: str, value, kind):
     # YAML 1.1 reads "3e-4" (no dot) as a string, so numbers are converted here.
     if value is None:
@@ -211,8 +217,12 @@ def _as_number(name: str, value, kind):
         number = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number. Received: {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{name} must be a finite number. Received: {value!r}")
     if kind is int and not number.is_integer():
         raise ConfigError(f"{name} must be a whole number. Received: {value!r}")
+    if kind is int and abs(number) > _LARGEST_COUNT:
+        raise ConfigError(f"{name} must be at most {_LARGEST_COUNT:,}. Received: {value!r}")
     return kind(number)
 
 
