@@ -220,7 +220,7 @@ def _add_model_arguments(command: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         help="a .keras or .tflite model file (or the name of a bundled model: default, "
-        "hypercolumn, gan)",
+        "mobilenet, hypercolumn, gan)",
     )
     command.add_argument(
         "--size", type=int, default=256, help="shorter side of the processing size (256)"

@@ -17,6 +17,7 @@ never by where it lay on the training machine.
 import argparse
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -89,10 +90,22 @@ def _mix_summary(mix: dict) -> str:
     )
 
 
+def _bundled_name(text: str) -> str:
+    """A name for ``--model NAME``: lowercase letters, digits, '-' and '_'."""
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", text) or text == "default":
+        raise argparse.ArgumentTypeError(f"{text!r} is not a bundled model name")
+    return text
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a kcolor train run directory")
-    parser.add_argument("--name", required=True, choices=("hypercolumn", "gan"))
+    parser.add_argument(
+        "--name",
+        required=True,
+        type=_bundled_name,
+        help="the bundled name users pass to --model (hypercolumn, mobilenet, gan, ...)",
+    )
     parser.add_argument("--report", type=Path, help="kcolor evaluate --json report")
     parser.add_argument("--default", action="store_true", help="the model used by default")
     parser.add_argument(
@@ -136,7 +149,8 @@ def main(argv=None) -> int:
         if key not in ("boost", "fading", "decoding", "temperature"):
             raise SystemExit(f"--set takes boost, fading, decoding or temperature; got {key!r}")
         setattr(model, key, yaml.safe_load(value))
-    stored = model.generator if args.name == "gan" else model
+    # A GAN's generator is all colorizing needs.
+    stored = model.generator if isinstance(model, kcolor.models.DiverseColorGAN) else model
     mix = json.loads(args.mix.read_text()) if args.mix else None
     metadata = {"training": _training_record(args.run_dir, mix, args.checkpoint)}
     if args.report:

@@ -424,8 +424,9 @@ def load_model(model=None):
     """A colorization model from a name, a ``.keras`` file or a model object.
 
     Args:
-        model: None or "default" (the bundled default model), "hypercolumn" or "gan"
-            (the bundled models), a path to a ``.keras`` file, or a loaded model.
+        model: None or "default" (the bundled default model), a bundled model's name
+            (``kcolor.models.presets.available()``: "mobilenet", "hypercolumn", "gan"),
+            a path to a ``.keras`` file, or a loaded model.
 
     Returns:
         The model. Names and files are loaded once per process and the same object is
@@ -438,9 +439,11 @@ def load_model(model=None):
     """
     if isinstance(model, keras.Model):
         return model
-    if model in (None, "default", "hypercolumn", "gan"):
-        return _load_bundled(model or "default")
+    if model in (None, "default"):
+        return _load_bundled("default")
     path = os.fspath(model)
+    if not os.path.exists(path) and path in presets.available():
+        return _load_bundled(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Model file {path!r} does not exist.")
     status = os.stat(path)
