@@ -298,14 +298,20 @@ def _run_jobs(args: argparse.Namespace, colorize_files) -> int:
     ``colorize_files(jobs)`` and print the summary; returns the exit status."""
     from kcolor import jobs
 
-    planned, problems = jobs.plan_jobs(args.inputs, args.output, args.format, args.samples)
+    left_out = []
+    planned, problems = jobs.plan_jobs(
+        args.inputs, args.output, args.format, args.samples, left_out=left_out
+    )
+    for name, reason in left_out:
+        print(jobs.one_line(f"left out {name}: {reason}"), file=sys.stderr)
     for name, reason in problems:
-        print(f"failed {name}: {reason}", file=sys.stderr)
+        print(jobs.one_line(f"failed {name}: {reason}"), file=sys.stderr)
     report = colorize_files(planned)
     failures = len(report.failed) + len(problems)
     print(
         f"wrote {len(report.written)} file(s) to {args.output}; "
         f"{len(report.skipped)} skipped, {failures} failed"
+        + (f", {len(left_out)} left out (not photos)" if left_out else "")
     )
     return 1 if failures else 0
 

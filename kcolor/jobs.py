@@ -49,7 +49,7 @@ class Job:
     outputs: tuple[str, ...]
 
 
-def plan_jobs(inputs, output_dir, fmt="png", samples=1):
+def plan_jobs(inputs, output_dir, fmt="png", samples=1, left_out=None):
     """Expand inputs to jobs; returns ``(jobs, problems)``.
 
     Folders are searched recursively and keep their relative structure under
@@ -59,7 +59,9 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
     whose output would be the input file itself is a problem, never overwritten. Each
     colouring is written as ``NAME.FORMAT``, or ``NAME_sample<k>.FORMAT`` when there are
     several. ``problems`` lists ``(input, reason)`` for inputs that name no image and
-    for outputs two inputs would share.
+    for outputs two inputs would share. ``left_out``, a list, receives ``(path, reason)``
+    for what the input folders hold that is not a photo (other files, broken links,
+    folders named like photos, link loops).
     """
     jobs, problems, claimed = [], [], {}
     extension = "." + fmt
@@ -80,6 +82,8 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1):
             for path in resolved.images
             if not (nested and _strictly_inside(os.path.realpath(path), output_root))
         ]
+        if left_out is not None:
+            left_out.extend(resolved.left_out)
         expanded.append((root, paths))
     # Every input of the run, so that no output lands on any of them (``x.jpg`` and
     # ``x.png`` colorized into their own folder), whatever the format and --force.

@@ -211,3 +211,24 @@ def test_a_file_name_with_a_newline_stays_on_one_report_line(tiny_model_files, t
     assert result.returncode == 1
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed")]
     assert len(failed) == 1 and "bad\\nfailed forged.png" in failed[0]
+
+
+def test_what_input_folders_hold_besides_photos_is_reported(tiny_model_files, tmp_path):
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    (photos / "album.jpg").mkdir()  # a folder named like a photo
+    Image.fromarray(colour_photo(20, 24, 1)).save(photos / "sub" / "a.png")
+    (photos / "notes.txt").write_text("not a photo")
+    (photos / "gone.png").symlink_to(tmp_path / "missing.png")
+    (photos / "sub" / "loop").symlink_to(photos)
+    arguments = ["--model", tiny_model_files["hypercolumn"], "--size", "16", "--quiet"]
+    result = run_kcolor("colorize", photos, "-o", tmp_path / "out", *arguments)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 1 file(s)" in result.stdout and "4 left out (not photos)" in result.stdout
+    for name, reason in (
+        ("album.jpg", "a folder, not a photo"),
+        ("notes.txt", "not a photo"),
+        ("gone.png", "a broken link"),
+        ("loop", "a link loop"),
+    ):
+        assert any(name in line and reason in line for line in result.stderr.splitlines()), name

@@ -28,6 +28,7 @@ class ResolvedSource:
     source: str
     images: tuple[str, ...]
     shards: tuple[str, ...]
+    left_out: tuple[tuple[str, str], ...] = ()
 
 
 def _has_extension(path: str, extensions: tuple[str, ...]) -> bool:
@@ -38,25 +39,50 @@ def _is_glob(text: str) -> bool:
     return any(character in text for character in "*?[")
 
 
-def _classify(paths: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    images, shards = [], []
+def _classify(paths: Iterable[str]):
+    """``(images, shards, left_out)``: the paths sorted by kind; ``left_out`` holds
+    ``(path, reason)`` for entries that are neither."""
+    images, shards, left_out = [], [], []
     for path in paths:
-        if not os.path.isfile(path):
-            continue
-        if _has_extension(path, TFRECORD_EXTENSIONS):
+        if os.path.isfile(path) and _has_extension(path, TFRECORD_EXTENSIONS):
             shards.append(path)
-        elif _has_extension(path, IMAGE_EXTENSIONS):
+        elif os.path.isfile(path) and _has_extension(path, IMAGE_EXTENSIONS):
             images.append(path)
-    return tuple(sorted(images)), tuple(sorted(shards))
+        elif os.path.islink(path) and not os.path.exists(path):
+            left_out.append((path, "a broken link"))
+        elif os.path.isdir(path):
+            left_out.append((path, "a folder, not a photo"))
+        elif os.path.isfile(path):
+            left_out.append((path, "not a photo (unknown extension)"))
+        else:
+            left_out.append((path, "not a regular file"))
+    return tuple(sorted(images)), tuple(sorted(shards)), tuple(sorted(left_out))
 
 
-def _walk(folder: str) -> list[str]:
-    found = []
+def _walk(folder: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Every entry under ``folder`` that is not a folder walked into (files, links,
+    folders named like photos), and ``(path, reason)`` for linked folders not walked
+    again (a link back to a folder above would otherwise repeat it without end)."""
+    found, loops = [], []
+    visited = {os.path.realpath(folder)}
     for root, dirs, files in os.walk(folder, followlinks=True):
-        # Hidden folders (.git, .ipynb_checkpoints, ...) hold no training photos.
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        walked = []
+        for name in sorted(dirs):
+            # Hidden folders (.git, .ipynb_checkpoints, ...) hold no training photos.
+            if name.startswith("."):
+                continue
+            path = os.path.join(root, name)
+            real = os.path.realpath(path)
+            if _has_extension(name, IMAGE_EXTENSIONS + TFRECORD_EXTENSIONS):
+                found.append(path)  # a folder named like a photo: reported, not walked
+            elif real in visited:
+                loops.append((path, "a link to a folder already read (a link loop)"))
+            else:
+                visited.add(real)
+                walked.append(name)
+        dirs[:] = walked
         found.extend(os.path.join(root, name) for name in files if not name.startswith("."))
-    return found
+    return found, loops
 
 
 def resolve_source(source: str | os.PathLike) -> ResolvedSource:
@@ -73,27 +99,32 @@ def resolve_source(source: str | os.PathLike) -> ResolvedSource:
             file with an unsupported extension).
     """
     text = os.fspath(source)
+    loops = []
     if os.path.isdir(text):
-        candidates = _walk(text)
+        candidates, loops = _walk(text)
     elif os.path.isfile(text):
         candidates = [text]
     elif _is_glob(text):
-        candidates = glob.glob(text, recursive=True)
-        if not candidates:
+        matches = glob.glob(text, recursive=True)
+        if not matches:
             raise FileNotFoundError(f"The pattern {text!r} matches no file.")
-        expanded = []
-        for path in candidates:
-            expanded.extend(_walk(path) if os.path.isdir(path) else [path])
-        candidates = expanded
+        candidates = []
+        for path in matches:
+            if os.path.isdir(path):
+                files, path_loops = _walk(path)
+                candidates.extend(files)
+                loops.extend(path_loops)
+            else:
+                candidates.append(path)
     else:
         raise FileNotFoundError(f"Image source {text!r} does not exist.")
-    images, shards = _classify(candidates)
+    images, shards, left_out = _classify(candidates)
     if not images and not shards:
         raise ConfigError(
             f"Image source {text!r} holds no image file or TFRecord shard. Expected files "
             f"ending in one of {IMAGE_EXTENSIONS + TFRECORD_EXTENSIONS}."
         )
-    return ResolvedSource(text, images, shards)
+    return ResolvedSource(text, images, shards, tuple(sorted(left_out + tuple(loops))))
 
 
 def resolve_sources(sources) -> list[ResolvedSource]:
