@@ -172,9 +172,17 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
 
 
 def processing_shape(height, width, size: int, multiple: int):
-    """The processing size: shorter side ``size``, aspect kept up to ``MAX_ASPECT`` (a
-    longer photo is squeezed to ``MAX_ASPECT * size`` along its long side), both sides
-    rounded to a multiple of ``multiple`` (at least one multiple).
+    """The processing size: shorter side ``size`` rounded to a multiple of ``multiple``,
+    aspect kept up to ``MAX_ASPECT`` (a longer photo is squeezed to ``MAX_ASPECT * size``
+    along its long side), the longer side rounded to a step of about a quarter of
+    ``size`` (a multiple of ``multiple``; at least one).
+
+    The coarse step bounds the shapes the network ever sees (26 at size 256, both
+    orientations): TensorFlow's oneDNN kernels keep prepared primitives per input shape,
+    so a long-lived process colorizing photos of every size would otherwise grow by
+    megabytes with each new shape. The processing image's longer side is then off the
+    photo's aspect by at most half a step (an eighth of ``size``), which the
+    full-resolution output does not show.
 
     Takes Python ints or scalar int tensors (inside a graph, as the exported SavedModel
     does) and returns an int32 tensor ``(height, width)``: one definition for both paths.
@@ -182,13 +190,20 @@ def processing_shape(height, width, size: int, multiple: int):
     height = tf.cast(height, tf.float64)
     width = tf.cast(width, tf.float64)
     scale = size / tf.minimum(height, width)
+    long_step = multiple * max(1, round(size / SHAPE_STEPS_PER_SIZE / multiple))
 
-    def side(length):
+    def side(length, step):
         scaled = tf.minimum(length * scale, MAX_ASPECT * size)
-        multiples = tf.cast(tf.round(scaled / multiple), tf.int32)
-        return tf.maximum(multiple, multiples * multiple)
+        steps = tf.cast(tf.round(scaled / step), tf.int32)
+        return tf.maximum(multiple, steps * step)
 
-    return tf.stack([side(height), side(width)])
+    shorter = side(tf.minimum(height, width), multiple)
+    longer = tf.maximum(shorter, side(tf.maximum(height, width), long_step))
+    return tf.where(height <= width, tf.stack([shorter, longer]), tf.stack([longer, shorter]))
+
+
+# The longer side of the processing size moves in steps of size / 4 (see processing_shape).
+SHAPE_STEPS_PER_SIZE = 4
 
 
 def lightness_input(rgb, size: int, multiple: int):
