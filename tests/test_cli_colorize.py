@@ -371,3 +371,35 @@ def test_temporary_outputs_of_killed_runs_are_removed(tiny_model_files, tmp_path
     assert result.returncode == 0
     assert f"removed {dead}: a temporary output of a run that was killed" in result.stderr
     assert not dead.exists() and alive.exists() and unrelated.exists()
+
+
+# The long form of the stop-signal test above: many runs killed at random moments.
+@pytest.mark.large
+def test_runs_killed_at_random_moments_lose_nothing_and_leave_nothing(tiny_model_files, tmp_path):
+    import hashlib
+    import random
+
+    photos, output = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    for index in range(30):
+        Image.fromarray(colour_photo(300, 400, index)).save(photos / f"{index:02d}.png")
+
+    def hashes():
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in photos.iterdir()}
+
+    inputs = hashes()
+    command = [sys.executable, "-m", "kcolor.cli", "colorize", photos, "-o", output, "--force",
+               "--model", tiny_model_files["hypercolumn"], "--size", "16", "--quiet"]  # fmt: skip
+    chooser = random.Random(0)
+    for _ in range(20):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(chooser.uniform(2.0, 8.0))
+        process.send_signal(chooser.choice([signal.SIGKILL, signal.SIGTERM]))
+        process.wait(timeout=120)
+        for path in output.glob("*.png"):
+            with Image.open(path) as image:
+                image.load()  # never a partial output under a final name
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert sorted(p.name for p in output.iterdir()) == sorted(inputs)  # no temporary left
+    assert hashes() == inputs
