@@ -20,9 +20,9 @@ TRUNKS = {
     "mobilenet-0.25": {"trunk": "mobilenet", "trunk_alpha": 0.25},
 }
 _QUICK = {
-    "vgg16": {"trunk": "vgg16", "trunk_widths": [8, 16, 32, 64, 64], "head_units": 64},
-    "mobilenet_v2-1.0": {"trunk": "mobilenet_v2", "trunk_alpha": 0.35, "head_units": 64},
-    "mobilenet-0.25": {"trunk": "mobilenet", "trunk_alpha": 0.25, "head_units": 64},
+    "vgg16": {"trunk": "vgg16", "trunk_widths": [8, 16, 32, 64, 64], "head_units": 32},
+    "mobilenet_v2-1.0": {"trunk": "mobilenet_v2", "trunk_alpha": 0.35, "head_units": 32},
+    "mobilenet-0.25": {"trunk": "mobilenet", "trunk_alpha": 0.25, "head_units": 32},
 }
 
 
@@ -57,7 +57,7 @@ def _training_rate(arguments, batch, size, repeats) -> float:
     return batch / median_seconds(lambda: float(step()), repeats)
 
 
-def _latencies(arguments, size, repeats) -> dict:
+def _latencies(arguments, size, repeats, with_int8) -> dict:
     import tensorflow as tf
 
     from kcolor.deploy import tflite
@@ -68,10 +68,12 @@ def _latencies(arguments, size, repeats) -> dict:
         model = _model(arguments, policy)
         predict = tf.function(model.predict_ab)
         result[policy] = median_seconds(lambda: predict(l_norm).numpy(), repeats)  # noqa: B023
-    with tempfile.TemporaryDirectory() as folder:
-        model = _model(arguments, "float32")
-        path = tflite.export_variants(model, folder, ["dynamic-int8"], input_size=size)
-        result["int8"] = tflite.latency_seconds(path["dynamic-int8"], size, repeats)
+    result["int8"] = float("nan")
+    if with_int8:
+        with tempfile.TemporaryDirectory() as folder:
+            model = _model(arguments, "float32")
+            path = tflite.export_variants(model, folder, ["dynamic-int8"], input_size=size)
+            result["int8"] = tflite.latency_seconds(path["dynamic-int8"], size, repeats)
     return result
 
 
@@ -85,7 +87,8 @@ def bench_trunks(args) -> list[dict]:
     for name, arguments in trunks.items():
         measured[name] = {
             "train": _training_rate(arguments, batch, size, repeats),
-            **_latencies(arguments, side, repeats),
+            # --quick leaves out the TFLite conversions, the slowest part by far.
+            **_latencies(arguments, side, repeats, with_int8=not args.quick),
         }
     base = measured["vgg16"]
 
