@@ -114,7 +114,10 @@ def bench_trunks(args) -> list[dict]:
                 "train_images_per_second": values["train"],
                 "vgg16_train_images_per_second": base["train"],
                 **{f"{key}_seconds": values[key] for key in ("float32", "mixed_bfloat16", "int8")},
-                **{f"vgg16_{key}_seconds": base[key] for key in ("float32", "mixed_bfloat16", "int8")},
+                **{
+                    f"vgg16_{key}_seconds": base[key]
+                    for key in ("float32", "mixed_bfloat16", "int8")
+                },
             }
         )
     return rows

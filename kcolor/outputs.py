@@ -39,7 +39,9 @@ def _process_umask() -> int:
 # tells a later run whether the file's writer is gone (killed before it could remove it).
 TEMPORARY_PREFIX = ".kcolor-"
 TEMPORARY_SUFFIX = ".partial"
-_TEMPORARY_NAME = re.compile(rf"^{re.escape(TEMPORARY_PREFIX)}(\d+)-.+{re.escape(TEMPORARY_SUFFIX)}$")
+_TEMPORARY_NAME = re.compile(
+    rf"^{re.escape(TEMPORARY_PREFIX)}(\d+)-.+{re.escape(TEMPORARY_SUFFIX)}$"
+)
 
 
 def _process_exists(pid: int) -> bool:
@@ -95,7 +97,10 @@ def write_atomically(path: str, write, replace: bool = True) -> None:
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(
-        dir=folder, prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", suffix=TEMPORARY_SUFFIX, delete=False
+        dir=folder,
+        prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-",
+        suffix=TEMPORARY_SUFFIX,
+        delete=False,
     )
     try:
         with handle:

@@ -31,8 +31,7 @@ def read_source(entry: dict, git_dir: str | None) -> bytes:
             ["git", "--git-dir", git_dir, "show", spec], check=True, capture_output=True
         ).stdout
     url = (
-        f"https://raw.githubusercontent.com/{entry['repository']}/{entry['commit']}/"
-        f"{entry['path']}"
+        f"https://raw.githubusercontent.com/{entry['repository']}/{entry['commit']}/{entry['path']}"
     )
     with urllib.request.urlopen(url, timeout=60) as response:
         return response.read()
@@ -83,8 +82,10 @@ def main(argv=None) -> int:
     partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     partial.write_bytes(content)
     os.replace(partial, output)
-    print(f"{output}: {entry['trunk']} (alpha {entry['trunk_alpha']}) ImageNet weights, "
-          f"sha256 {entry['sha256']}")
+    print(
+        f"{output}: {entry['trunk']} (alpha {entry['trunk_alpha']}) ImageNet weights, "
+        f"sha256 {entry['sha256']}"
+    )
     return 0
 
 

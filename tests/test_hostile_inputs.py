@@ -166,9 +166,9 @@ def test_a_photo_too_large_for_memory_fails_alone(tiny_model_files, tmp_path, mo
         monkeypatch.setattr(
             inference,
             "decode_photo",
-            lambda source, *rest: out_of_memory()
-            if source.endswith("huge.png")
-            else real_decode(source, *rest),
+            lambda source, *rest: (
+                out_of_memory() if source.endswith("huge.png") else real_decode(source, *rest)
+            ),
         )
     elif stage == "compose":
         real_compose = inference.compose

@@ -117,7 +117,9 @@ def test_calibration_takes_batch_statistics_from_the_gray_photos(name):
     assert not np.allclose(before[deepest], after[deepest], atol=1e-2)
     # Frozen layers stay frozen and momentum is restored.
     assert [layer.trainable for layer in model.trunk.layers] == trainable
-    norms = [l for l in model.trunk.layers if isinstance(l, keras.layers.BatchNormalization)]
+    norms = [
+        layer for layer in model.trunk.layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     assert {layer.momentum for layer in norms} == {0.99}
 
 

@@ -144,8 +144,6 @@ def test_trunk_weights_are_fetched_checked_and_never_overwritten(tmp_path):
     refused = run_script_in_process(SCRIPTS / "trunk_weights.py", "tiny", "-o", output, *common)
     assert refused.returncode == 1 and "exists" in refused.stderr
     altered = tmp_path / "altered.h5"
-    result = run_script_in_process(
-        SCRIPTS / "trunk_weights.py", "altered", "-o", altered, *common
-    )
+    result = run_script_in_process(SCRIPTS / "trunk_weights.py", "altered", "-o", altered, *common)
     assert result.returncode == 1 and "expected" in result.stderr and not altered.exists()
     assert not list(tmp_path.glob("**/*.partial"))

@@ -61,7 +61,9 @@ def mobilenet_v2_stage_of(layer_name: str) -> int | None:
 def _application(version: str, alpha: float, weights=None) -> keras.Model:
     """The no-top ``keras.applications`` network, any input size, with ``weights``
     (None, "imagenet" or a weights file of the same network and alpha)."""
-    build = keras.applications.MobileNet if version == "mobilenet" else keras.applications.MobileNetV2
+    build = (
+        keras.applications.MobileNet if version == "mobilenet" else keras.applications.MobileNetV2
+    )
     source = "ImageNet" if weights == "imagenet" else str(weights)
     try:
         if weights == "imagenet":

@@ -29,7 +29,10 @@ def _smooth(prior: np.ndarray, sigma: float) -> np.ndarray:
     hue_smoothed = sum(k * np.roll(prior, o, axis=0) for k, o in zip(kernel, offsets, strict=True))
     padded = np.pad(hue_smoothed, ((0, 0), (radius, radius)), mode="edge")
     columns = prior.shape[1]
-    return sum(k * padded[:, radius + o : radius + o + columns] for k, o in zip(kernel, offsets, strict=True))
+    return sum(
+        k * padded[:, radius + o : radius + o + columns]
+        for k, o in zip(kernel, offsets, strict=True)
+    )
 
 
 def rebalancing_weights(prior, mix: float, sigma: float = 1.0) -> np.ndarray:
