@@ -120,6 +120,11 @@ def main(argv=None) -> int:
         metavar="EPOCH",
         help="store the run's checkpoint of this epoch instead of its final model",
     )
+    parser.add_argument(
+        "--float32",
+        action="store_true",
+        help="store every array in float32 (default: arrays over 1,024 values in float16)",
+    )
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="K=V")
     parser.add_argument(
         "--compare",
@@ -161,7 +166,13 @@ def main(argv=None) -> int:
     if guide is not None and not isinstance(stored, kcolor.models.GuidedColorGenerator):
         guide = None
     entry = bundled.write(
-        stored, args.name, args.folder, metadata, default=args.default, guide=guide
+        stored,
+        args.name,
+        args.folder,
+        metadata,
+        default=args.default,
+        guide=guide,
+        half_precision=not args.float32,
     )
     if mix:
         bundled.set_mean_tint(args.folder, mix["mean_tint"], _mix_summary(mix))
@@ -190,9 +201,9 @@ def _compare(full_model, stored_model, photos) -> None:
             - float(metrics.psnr(inference.compose(rgb, ab_stored[0, 0]), rgb))
         )
     print(
-        f"float16 storage on {len(paths)} photo(s): mean |ab difference| "
+        f"stored weights against the run's on {len(paths)} photo(s): mean |ab difference| "
         f"{np.mean(ab_differences):.4f} Lab units (largest per photo "
-        f"{np.max(ab_differences):.4f}); PSNR float32 - float16: mean "
+        f"{np.max(ab_differences):.4f}); PSNR run - stored: mean "
         f"{np.mean(psnr_differences):+.4f} dB, largest {np.max(np.abs(psnr_differences)):.4f} dB"
     )
 

@@ -180,7 +180,7 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
         *("--compare", photos, "--mix", mix),
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "float16 storage on 6 photo(s)" in result.stdout
+    assert "stored weights against the run's on 6 photo(s)" in result.stdout
     manifest = bundled.read_manifest(folder)
     assert manifest["mean_tint"]["ab"] == [1.5, 7.0]
     assert "Some scenes (weight 0.7)" in manifest["mean_tint"]["about"]
@@ -228,15 +228,18 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
 
 def test_the_shipped_models_load_checked_and_fit_the_budget():
     manifest = bundled.read_manifest()
-    assert manifest["default"] == "hypercolumn"
-    assert set(manifest["models"]) == {"hypercolumn", "gan"}
+    assert manifest["default"] == "mobilenet"
+    assert set(manifest["models"]) == {"mobilenet", "hypercolumn", "gan"}
     files = list(bundled.weights_folder().iterdir())
-    assert sum(path.stat().st_size for path in files) <= 40_000_000
+    assert sum(path.stat().st_size for path in files) <= 50_000_000
     for entry in manifest["models"].values():
         assert entry["sha256"] == bundled.sha256_of(bundled.weights_folder() / entry["file"])
         assert entry["training"]["steps"] > 0 and entry["training"]["data"]
         assert entry["metrics"]["model"]["psnr"] > 0
-    assert isinstance(kcolor.load_model(), HypercolumnColorizer)
+    default = kcolor.load_model()
+    assert isinstance(default, HypercolumnColorizer) and default.trunk_name == "mobilenet"
+    assert kcolor.load_model("mobilenet") is default
+    assert kcolor.load_model("hypercolumn").trunk_name == "vgg16"  # the paper's model
     gan = kcolor.load_model("gan")
     # The GAN is guided by the bundled hypercolumn model, whose weights it does not repeat.
     assert isinstance(gan, GuidedColorGenerator) and gan.generator.guided

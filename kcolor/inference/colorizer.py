@@ -455,7 +455,8 @@ def load_model(model=None):
     if isinstance(model, keras.Model):
         return model
     if model in (None, "default"):
-        return _load_bundled("default")
+        # By its own name, so that "default" and the name give the same loaded model.
+        return _load_bundled(presets.read_manifest()["default"])
     path = os.fspath(model)
     if not os.path.exists(path) and path in presets.available():
         return _load_bundled(path)

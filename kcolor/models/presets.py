@@ -164,6 +164,7 @@ def write(
     metadata: dict,
     default: bool = False,
     guide: str | None = None,
+    half_precision: bool = True,
 ) -> dict:
     """Add ``model`` to a weights folder as ``NAME.weights.h5`` and record it in the manifest.
 
@@ -178,6 +179,9 @@ def write(
         metadata: how it was trained and measured (data, steps, wall time, config,
             metrics); stored with the entry.
         default: make it the model ``kcolor colorize`` uses without ``--model``.
+        half_precision: store large arrays as float16 (halves a large model's file);
+            False keeps every array float32, for small models whose colouring float16
+            would move (a MobileNet's depthwise kernels).
         guide: for a :class:`~kcolor.models.GuidedColorGenerator`, the bundled model its
             guide is (e.g. ``"hypercolumn"``): only the generator's own weights are
             stored, and the guide's are loaded from that model (checked to be the same).
@@ -195,7 +199,10 @@ def write(
     full_precision = folder / f"partial-float32-{file_name}"
     try:
         _without_training_state(stored).save_weights(full_precision)
-        _copy_with_large_arrays_as_float16(full_precision, partial)
+        if half_precision:
+            _copy_with_large_arrays_as_float16(full_precision, partial)
+        else:
+            os.replace(full_precision, partial)
         os.replace(partial, folder / file_name)
     finally:
         for leftover in (partial, full_precision):
@@ -205,7 +212,11 @@ def write(
         "file": file_name,
         "sha256": sha256_of(folder / file_name),
         "bytes": (folder / file_name).stat().st_size,
-        "storage": f"float16 for arrays over {_FLOAT16_MIN_SIZE} values, float32 otherwise",
+        "storage": (
+            f"float16 for arrays over {_FLOAT16_MIN_SIZE} values, float32 otherwise"
+            if half_precision
+            else "float32"
+        ),
         "written": datetime.date.today().isoformat(),
         "model": config,
         **reference,
