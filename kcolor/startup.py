@@ -62,13 +62,15 @@ def _native_stderr_filtered():
 
 def load_tensorflow(verbose: bool = False) -> None:
     """Import TensorFlow and initialise its devices, hiding the C++ start-up lines unless
-    ``verbose`` (or ``KCOLOR_VERBOSE=1``). Later TensorFlow C++ messages below warnings
-    are hidden too, through ``TF_CPP_MIN_LOG_LEVEL=2`` unless that is already set."""
+    ``verbose`` (or ``KCOLOR_VERBOSE=1``). Later TensorFlow C++ log lines are hidden
+    too, through ``TF_CPP_MIN_LOG_LEVEL=3`` unless that is already set: they name no file
+    (libjpeg's "Premature end of JPEG data" among them), and a failure they describe
+    reaches kcolor as an error, which it reports with the file's name."""
     if verbose_requested(verbose):
         import tensorflow  # noqa: F401 (loaded here so its lines come first)
 
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with _native_stderr_filtered():
         import tensorflow as tf
 

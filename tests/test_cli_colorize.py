@@ -403,3 +403,18 @@ def test_runs_killed_at_random_moments_lose_nothing_and_leave_nothing(tiny_model
     assert finished.returncode == 0, finished.stderr
     assert sorted(p.name for p in output.iterdir()) == sorted(inputs)  # no temporary left
     assert hashes() == inputs
+
+
+def test_a_truncated_jpeg_is_one_line_without_the_decoders_own(tiny_model_files, tmp_path):
+    # libjpeg's "Premature end of JPEG data" comes from TensorFlow's C++ log, naming no
+    # file; kcolor's own line names it.
+    content = encode(colour_photo(64, 64, 3), "JPEG", quality=90)
+    (tmp_path / "cut.jpg").write_bytes(content[: len(content) * 2 // 3])
+    result = kcolor_process(
+        "colorize", tmp_path / "cut.jpg", "-o", tmp_path / "out",
+        "--model", tiny_model_files["hypercolumn"], "--size", "16", "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"failed {tmp_path / 'cut.jpg'}: truncated or corrupt JPEG data"
+    ]
