@@ -40,6 +40,23 @@ def test_auto_takes_bfloat16_only_where_the_cpu_computes_it(monkeypatch, flags, 
     assert precision.resolve("int8") == "int8"
 
 
+def test_auto_keeps_float32_for_models_bfloat16_slows_down(monkeypatch):
+    from kcolor.models import HypercolumnColorizer
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset(["avx512f", "avx512_bf16"]))
+    precision.native_bfloat16.cache_clear()
+    try:
+        tiny = {"head_units": 8, "bins": 8}
+        mobilenet = HypercolumnColorizer(trunk="mobilenet", trunk_alpha=0.25, **tiny)
+        vgg = HypercolumnColorizer(trunk_widths=[4, 8, 8, 8, 8], **tiny)
+        assert not mobilenet.bfloat16_is_faster and vgg.bfloat16_is_faster
+        assert inference.Colorizer(mobilenet, 32, "auto").precision == "float32"
+        assert inference.Colorizer(vgg, 32, "auto").precision == "bfloat16"
+        assert inference.Colorizer(mobilenet, 32, "bfloat16").precision == "bfloat16"
+    finally:
+        precision.native_bfloat16.cache_clear()
+
+
 def test_an_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="float16"):
         precision.resolve("float16")

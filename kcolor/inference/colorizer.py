@@ -278,7 +278,9 @@ class Colorizer:
             )
         if size < 1:
             raise ConfigError(f"size must be >= 1. Received: size={size}")
-        self.precision = precision_module.resolve(precision)
+        self.precision = precision_module.resolve(
+            precision, model.colorizing_network().bfloat16_is_faster
+        )
         if self.precision == "int8":
             raise ConfigError("Colorizer runs Keras models; make_colorizer() gives int8 ones.")
         self.model = model
