@@ -308,16 +308,15 @@ def colorize_files(
             run.fail(job, out_of_memory_reason(rgb.shape[0] * rgb.shape[1]))
             return False
 
-    def finish_oldest_write():
-        nonlocal held
-        pixels, future = writes.popleft()
-        if future.result():
-            run.done()
-        held -= pixels
-
     def release(pixels):
         nonlocal held
         held -= pixels
+
+    def finish_oldest_write():
+        pixels, future = writes.popleft()
+        if future.result():
+            run.done()
+        release(pixels)
 
     def run_pending():
         for group in pending.values():

@@ -37,7 +37,8 @@ def test_every_registered_trunk_has_a_tiny_test_model():
 def test_default_taps_cover_five_resolutions_and_set_the_input_multiple(name):
     model = tiny(name)
     assert model.taps == list(trunk_kind(name).default_taps)
-    assert sorted(set(model.strides)) == [1, 2, 4, 8, 16] if name == "vgg16" else [2, 4, 8, 16, 32]
+    expected = [1, 2, 4, 8, 16] if name == "vgg16" else [2, 4, 8, 16, 32]
+    assert sorted(set(model.strides)) == expected
     assert model.input_multiple == max(model.strides)
     features = model.features(tf.zeros([1, 64, 96, 1]))
     for feature, stride in zip(features, model.strides, strict=True):

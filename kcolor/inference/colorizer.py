@@ -278,9 +278,9 @@ class Colorizer:
             )
         if size < 1:
             raise ConfigError(f"size must be >= 1. Received: size={size}")
-        self.precision = precision_module.resolve(
-            precision, model.colorizing_network().bfloat16_is_faster
-        )
+        # The network that colorizes (a GAN's generator).
+        self.network = model.colorizing_network()
+        self.precision = precision_module.resolve(precision, self.network.bfloat16_is_faster)
         if self.precision == "int8":
             raise ConfigError("Colorizer runs Keras models; make_colorizer() gives int8 ones.")
         self.model = model
@@ -288,8 +288,6 @@ class Colorizer:
         self.multiple = model.input_multiple
         self.diverse = model.diverse
         self.noise_channels = model.noise_channels
-        # The network that colorizes (a GAN's generator).
-        self.network = model.colorizing_network()
         if self.precision == "bfloat16":
             self.network = precision_module.in_bfloat16(self.network)
         self._graph = _network_graph(self.network)

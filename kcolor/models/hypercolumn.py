@@ -32,37 +32,32 @@ _DECODINGS = ("median", "expectation", "mode", "sample")
 _VGG_BGR_MEANS = (103.939, 116.779, 123.68)
 
 
+def _gray(l_norm):
+    """``L_norm`` (B, H, W, 1) -> the sRGB gray of the same lightness (Lab (L, 0, 0)),
+    in [0, 1], (B, H, W, 1): what a trunk trained on RGB photos is shown."""
+    lightness = color.denormalize_l(l_norm)
+    zeros = ops.zeros_like(lightness)
+    return color.lab_to_rgb(ops.concatenate([lightness, zeros, zeros], -1))[..., :1]
+
+
 @keras.saving.register_keras_serializable(package="kcolor")
 class GrayToVGGInput(keras.layers.Layer):
-    """``L_norm`` (B, H, W, 1) -> the gray image as VGG16's caffe-style input (B, H, W, 3).
-
-    The gray value is the sRGB gray of the same lightness (Lab (L, 0, 0)), in 0..255,
-    repeated into the three channels, minus the ImageNet BGR means.
-    """
+    """``L_norm`` (B, H, W, 1) -> the gray image as VGG16's caffe-style input (B, H, W, 3):
+    the sRGB gray (:func:`_gray`) in 0..255, repeated into the three channels, minus the
+    ImageNet BGR means."""
 
     def call(self, l_norm):
-        lightness = color.denormalize_l(l_norm)
-        gray = color.lab_to_rgb(
-            ops.concatenate([lightness, ops.zeros_like(lightness), ops.zeros_like(lightness)], -1)
-        )[..., :1]
-        bgr = ops.repeat(gray * 255.0, 3, axis=-1)
+        bgr = ops.repeat(_gray(l_norm) * 255.0, 3, axis=-1)
         return bgr - ops.convert_to_tensor(_VGG_BGR_MEANS, dtype=bgr.dtype)
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
 class GrayToUnitRangeInput(keras.layers.Layer):
-    """``L_norm`` (B, H, W, 1) -> the gray image in [-1, 1] repeated into three channels
-    (B, H, W, 3): the input of the MobileNets (their ``preprocess_input``).
-
-    The gray value is the sRGB gray of the same lightness (Lab (L, 0, 0)), as for VGG16.
-    """
+    """``L_norm`` (B, H, W, 1) -> the sRGB gray (:func:`_gray`) in [-1, 1], repeated into
+    three channels (B, H, W, 3): the MobileNets' input (their ``preprocess_input``)."""
 
     def call(self, l_norm):
-        lightness = color.denormalize_l(l_norm)
-        gray = color.lab_to_rgb(
-            ops.concatenate([lightness, ops.zeros_like(lightness), ops.zeros_like(lightness)], -1)
-        )[..., :1]
-        return ops.repeat(gray * 2.0 - 1.0, 3, axis=-1)
+        return ops.repeat(_gray(l_norm) * 2.0 - 1.0, 3, axis=-1)
 
 
 _INPUT_LAYERS = {"caffe": GrayToVGGInput, "tf": GrayToUnitRangeInput}

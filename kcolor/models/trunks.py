@@ -41,8 +41,18 @@ class TrunkKind:
     load: Callable
 
 
-def _vgg16_stage(name):
-    return vgg16.block_of(name)
+def _mobilenet_kind(version: str, default_taps, stage_of) -> TrunkKind:
+    """A :mod:`kcolor.models.mobilenets` network as a trunk kind."""
+    return TrunkKind(
+        default_taps=default_taps,
+        input_style="tf",
+        default_weights=None,
+        build=lambda taps, widths, alpha: mobilenets.build_mobilenet_trunk(version, taps, alpha),
+        stage_of=stage_of,
+        load=lambda trunk, alpha, weights: mobilenets.load_mobilenet_weights(
+            trunk, version, alpha, weights
+        ),
+    )
 
 
 TRUNKS = {
@@ -51,32 +61,14 @@ TRUNKS = {
         input_style="caffe",
         default_weights="hed",
         build=lambda taps, widths, alpha: vgg16.build_trunk(taps, widths),
-        stage_of=_vgg16_stage,
+        stage_of=vgg16.block_of,
         load=lambda trunk, alpha, weights: vgg16.load_trunk_weights(trunk, weights),
     ),
-    "mobilenet": TrunkKind(
-        default_taps=mobilenets.MOBILENET_TAPS,
-        input_style="tf",
-        default_weights=None,
-        build=lambda taps, widths, alpha: mobilenets.build_mobilenet_trunk(
-            "mobilenet", taps, alpha
-        ),
-        stage_of=mobilenets.mobilenet_stage_of,
-        load=lambda trunk, alpha, weights: mobilenets.load_mobilenet_weights(
-            trunk, "mobilenet", alpha, weights
-        ),
+    "mobilenet": _mobilenet_kind(
+        "mobilenet", mobilenets.MOBILENET_TAPS, mobilenets.mobilenet_stage_of
     ),
-    "mobilenet_v2": TrunkKind(
-        default_taps=mobilenets.MOBILENET_V2_TAPS,
-        input_style="tf",
-        default_weights=None,
-        build=lambda taps, widths, alpha: mobilenets.build_mobilenet_trunk(
-            "mobilenet_v2", taps, alpha
-        ),
-        stage_of=mobilenets.mobilenet_v2_stage_of,
-        load=lambda trunk, alpha, weights: mobilenets.load_mobilenet_weights(
-            trunk, "mobilenet_v2", alpha, weights
-        ),
+    "mobilenet_v2": _mobilenet_kind(
+        "mobilenet_v2", mobilenets.MOBILENET_V2_TAPS, mobilenets.mobilenet_v2_stage_of
     ),
 }
 
