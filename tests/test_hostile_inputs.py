@@ -125,7 +125,8 @@ def bad_model_files(tmp_path, tiny_model_files):
 @pytest.mark.parametrize(
     "command, name, message",
     [
-        (["colorize", "{photo}", "-o", "{out}"], "plain.keras", "a Keras Sequential, not a kcolor model"),
+        (["colorize", "{photo}", "-o", "{out}"], "plain.keras",
+         "a Keras Sequential, not a kcolor model"),
         (["colorize", "{photo}", "-o", "{out}"], "junk.tflite", "not a TFLite model file"),
         (["evaluate", "{photo}"], "junk.tflite", "not a TFLite model file"),
         (["export", "-o", "{out}"], "plain.keras", "not a kcolor model"),

@@ -108,9 +108,21 @@ def test_int8_float_op_comparison_reports_every_float_set(tmp_path, tiny_model_f
     assert set(rows[1]["float_ops"]) > set(rows[0]["float_ops"])
 
 
+def _commit_folder(folder):
+    """Make ``folder`` a git repository with its files in one commit; return the commit."""
+    import subprocess
+
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "files"], check=True)
+    return subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
 def test_trunk_weights_are_fetched_checked_and_never_overwritten(tmp_path):
     import hashlib
-    import subprocess
 
     import keras
     from helpers.weights_files import write_keras2_weights
@@ -121,13 +133,7 @@ def test_trunk_weights_are_fetched_checked_and_never_overwritten(tmp_path):
         alpha=0.25, include_top=False, weights=None, input_shape=(None, None, 3)
     )
     write_keras2_weights(network, repository / "weights" / "mobilenet.h5")
-    git = ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "init", "-q", str(repository)], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-qm", "weights"], check=True)
-    commit = subprocess.run(
-        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    commit = _commit_folder(repository)
     content = (repository / "weights" / "mobilenet.h5").read_bytes()
     entry = {
         "trunk": "mobilenet", "trunk_alpha": 0.25, "repository": "someone/weights",
@@ -147,3 +153,53 @@ def test_trunk_weights_are_fetched_checked_and_never_overwritten(tmp_path):
     result = run_script_in_process(SCRIPTS / "trunk_weights.py", "altered", "-o", altered, *common)
     assert result.returncode == 1 and "expected" in result.stderr and not altered.exists()
     assert not list(tmp_path.glob("**/*.partial"))
+
+
+def test_trunk_weights_dequantizes_a_tflite_classifier(tmp_path):
+    """A TFLite entry: dequantized into Keras weights that load into the trunk, checked
+    against the TFLite model's classes; without --photos it is refused."""
+    import hashlib
+
+    import keras
+    import numpy as np
+    from helpers.weights_files import write_int8_tflite
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((64, 64, 3))
+    features = keras.applications.MobileNetV2(
+        alpha=0.35, include_top=False, weights=None, input_shape=(None, None, 3)
+    )(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D(keepdims=True)(features)
+    logits = keras.layers.Conv2D(5, 1)(pooled)
+    classifier = keras.Model(inputs, keras.layers.Flatten()(logits))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(6):
+        Image.fromarray(colour_photo(80, 70, index)).save(folder / f"{index}.png")
+    calibration = np.random.default_rng(0).uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
+    (tmp_path / "repository").mkdir()
+    write_int8_tflite(classifier, tmp_path / "repository" / "classifier.tflite", calibration)
+    commit = _commit_folder(tmp_path / "repository")
+    content = (tmp_path / "repository" / "classifier.tflite").read_bytes()
+    entry = {
+        "trunk": "mobilenet_v2", "trunk_alpha": 0.35, "format": "tflite_int8",
+        "repository": "someone/models", "commit": commit, "path": "classifier.tflite",
+        "bytes": len(content), "sha256": hashlib.sha256(content).hexdigest(),
+        "input_size": 64, "photos": 6, "min_top1_agreement": 0.8,
+    }  # fmt: skip
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(yaml.safe_dump({"small": entry}))
+    common = ("--sources", sources, "--git-dir", tmp_path / "repository" / ".git")
+
+    output = tmp_path / "small.weights.h5"
+    refused = run_script_in_process(SCRIPTS / "trunk_weights.py", "small", "-o", output, *common)
+    assert refused.returncode == 2 and "--photos" in refused.stderr and not output.exists()
+    result = run_script("trunk_weights.py", "small", "-o", output, *common, "--photos", folder)
+    assert "top-1 agreement with the TFLite model on 6 photos" in result.stdout
+    trunk = keras.applications.MobileNetV2(
+        alpha=0.35, include_top=False, weights=None, input_shape=(None, None, 3)
+    )
+    trunk.load_weights(output)
+    original = classifier.layers[1].get_layer("block_16_project").get_weights()[0]
+    loaded = trunk.get_layer("block_16_project").get_weights()[0]
+    assert np.corrcoef(original.ravel(), loaded.ravel())[0, 1] > 0.99

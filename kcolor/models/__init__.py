@@ -7,6 +7,7 @@ kcolor.models.trunks       the trunks a hypercolumn model stands on (vgg16, mobi
                            mobilenet_v2): how each is built, tapped, frozen and loaded.
 kcolor.models.vgg16        the VGG16 trunk (architecture) and the weights it can start from.
 kcolor.models.mobilenets   the MobileNet and MobileNetV2 trunks and their weights.
+kcolor.models.tflite_weights  weights read out of an int8 TFLite network (dequantized).
 kcolor.models.base         ColorizationModel: what every model offers inference and export.
 kcolor.models.presets      the bundled trained models (``Model.from_preset(name)``).
 """
