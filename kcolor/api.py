@@ -7,10 +7,11 @@ from PIL import Image
 
 from kcolor import inference
 from kcolor import precision as precision_module
+from kcolor.errors import ConfigError
 from kcolor.inference import load_model
 from kcolor.limits import DEFAULT_MAX_PIXELS
 
-__all__ = ["colorize", "load_model", "make_colorizer"]
+__all__ = ["colorize", "load_model", "make_colorizer", "open_colorizer"]
 
 
 def make_colorizer(model, size: int = 256, precision: str = "auto"):
@@ -33,6 +34,24 @@ def make_colorizer(model, size: int = 256, precision: str = "auto"):
 
         return int8.Int8Colorizer(model, size)
     return inference.Colorizer(model, size, precision)
+
+
+def open_colorizer(model=None, size: int = 256, precision: str = "auto"):
+    """The colorizer of a model named as on the command line: None or a bundled model's
+    name, a ``.keras`` file, or a ``.tflite`` file (run by the TFLite runtime; its file
+    fixes its arithmetic, so ``precision`` must be "auto").
+
+    Raises:
+        ConfigError: a precision given for a ``.tflite`` file.
+        ModelFileError, FileNotFoundError: naming the file.
+    """
+    if model is not None and str(model).endswith(".tflite"):
+        from kcolor.deploy import tflite
+
+        if precision != "auto":
+            raise ConfigError("--precision does not apply to a .tflite model (its file fixes it).")
+        return tflite.LiteColorizer(str(model), size)
+    return make_colorizer(inference.load_model(model), size, precision)
 
 
 def colorize(

@@ -97,6 +97,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_train_parser(commands)
     _add_export_parser(commands)
     _add_client_parser(commands)
+    _add_app_parser(commands)
     return parser
 
 
@@ -165,6 +166,53 @@ def _add_client_parser(commands) -> None:
     client.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
     client.add_argument("--format", choices=("png", "jpg"), default="png")
     client.add_argument("--force", action="store_true", help="replace existing outputs")
+
+
+def _add_app_parser(commands) -> None:
+    from kcolor.app import DEFAULT_PORT
+
+    app = commands.add_parser(
+        "app",
+        help="a local web page: drop photos, see and download the colourings",
+        description="Serve a web page for colorizing photos (needs pip install "
+        '"kcolor[app]"). It listens on 127.0.0.1 (this computer only) unless --host says '
+        "otherwise; photos never leave the computer that runs it. Ctrl-C stops it.",
+    )
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    app.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
+    app.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="a .keras or .tflite model file to offer beside the bundled ones (repeatable)",
+    )
+    app.add_argument(
+        "--max-upload-mb", type=float, default=50, help="largest upload accepted (50 MB)"
+    )
+    app.add_argument("--max-files", type=int, default=100, help="files per drop (100)")
+    _add_max_pixels(app)
+
+
+def _app(args: argparse.Namespace) -> int:
+    import time
+
+    from kcolor.app import running_app
+
+    with running_app(
+        args.host,
+        args.port,
+        args.model,
+        args.max_upload_mb,
+        _max_pixels(args),
+        args.max_files,
+    ) as app:
+        print(f"kcolor app: serving {app.address} (Ctrl-C stops it)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("kcolor app: stopped", file=sys.stderr)
+    return 0
 
 
 def _add_train_parser(commands) -> None:
@@ -260,13 +308,7 @@ def _max_pixels(args: argparse.Namespace) -> int | None:
 def _colorizer(args: argparse.Namespace):
     from kcolor import api
 
-    if args.model and str(args.model).endswith(".tflite"):
-        from kcolor.deploy import tflite
-
-        if args.precision != "auto":
-            raise ConfigError("--precision does not apply to a .tflite model (its file fixes it).")
-        return tflite.LiteColorizer(args.model, args.size)
-    return api.make_colorizer(api.load_model(args.model), args.size, args.precision)
+    return api.open_colorizer(args.model, args.size, args.precision)
 
 
 def _colorize(args: argparse.Namespace) -> int:
@@ -496,6 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train": _train,
         "export": _export,
         "client": _client,
+        "app": _app,
     }
     from kcolor import startup
 

@@ -28,6 +28,7 @@ LAYERS = (
     ("kcolor.deploy",),
     ("kcolor.api",),
     ("kcolor.jobs", "kcolor.evaluation", "kcolor.training"),
+    ("kcolor.app",),
     ("kcolor.cli",),
 )
 

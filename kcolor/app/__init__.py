@@ -1,0 +1,95 @@
+"""``kcolor app``: a local web page for colorizing photos (needs ``pip install "kcolor[app]"``).
+
+kcolor.app.service  the colorize work of one drop of files (no Gradio).
+kcolor.app.page     the page's layout and events (Gradio).
+
+Uploads, results and the page's own cache live in one temporary folder, removed when the
+app stops.
+"""
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+
+from kcolor.errors import ConfigError
+from kcolor.inference import DEFAULT_MAX_PIXELS
+
+DEFAULT_PORT = 7860
+
+
+@dataclasses.dataclass(frozen=True)
+class RunningApp:
+    """A page being served: its address (``http://host:port/``) and the temporary folder
+    holding its uploads and results (removed when it stops)."""
+
+    address: str
+    folder: str
+
+
+def _gradio():
+    try:
+        import gradio
+    except ImportError as error:
+        raise ConfigError('the web page needs Gradio: pip install "kcolor[app]"') from error
+    return gradio
+
+
+@contextlib.contextmanager
+def running_app(
+    host: str = "127.0.0.1",
+    port: int | None = DEFAULT_PORT,
+    extra_models=(),
+    max_upload_mb: float = 50,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_files: int = 100,
+    queue_size: int = 20,
+):
+    """Serve the page until the block ends; yields a :class:`RunningApp`.
+
+    Args:
+        host: the address to listen on; 127.0.0.1 (default) serves this computer only.
+        port: the port; None takes a free one.
+        extra_models: ``.keras`` / ``.tflite`` files offered beside the bundled models.
+        max_upload_mb: larger uploads are refused by the page.
+        max_pixels: photos of more pixels are refused (None: no limit).
+        max_files: files per drop.
+        queue_size: drops waiting at most; one runs at a time (a CPU is busy with one),
+            the others wait with their place shown.
+    """
+    _gradio()
+    from kcolor.app.page import build_page
+    from kcolor.app.service import ColorizeService
+
+    if not max_upload_mb > 0:
+        raise ConfigError(f"max_upload_mb must be positive. Received: {max_upload_mb}")
+    folder = tempfile.mkdtemp(prefix="kcolor-app-")
+    previous_cache = os.environ.get("GRADIO_TEMP_DIR")
+    # Gradio keeps uploads and what it serves in its cache folder: inside ours, so that
+    # both go when the app stops.
+    os.environ["GRADIO_TEMP_DIR"] = os.path.join(folder, "page-cache")
+    page = None
+    try:
+        service = ColorizeService(
+            os.path.join(folder, "results"), extra_models, max_pixels, max_files=max_files
+        )
+        page = build_page(service)
+        page.queue(default_concurrency_limit=1, max_size=queue_size)
+        _, address, _ = page.launch(
+            server_name=host,
+            server_port=port,
+            prevent_thread_lock=True,
+            max_file_size=f"{max_upload_mb}mb",
+            quiet=True,
+            footer_links=[],
+        )
+        yield RunningApp(address, folder)
+    finally:
+        if page is not None:
+            page.close()
+        if previous_cache is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous_cache
+        shutil.rmtree(folder, ignore_errors=True)
