@@ -149,6 +149,17 @@ def test_the_page_answers_a_second_browser_while_a_drop_runs(client, app, tmp_pa
     with urllib.request.urlopen(app.address, timeout=30) as response:
         assert response.status == 200 and b"kcolor" in response.read()
     assert not job.done()  # answered while the drop was still running
+    # A second drop waits for the first, with its place in the queue shown.
+    second = client.submit(files[:1], "mobilenet", 1, "", "float32", SIZE, api_name="/colorize")
+    waiting = set()  # (place in the queue, what the first drop was doing meanwhile)
+    while not second.done():
+        status = second.status()
+        if status.code.name == "IN_QUEUE" and status.rank is not None:
+            waiting.add((status.rank, job.status().code.name))
+        progress.extend(job.status().progress_data or [])
+        time.sleep(0.05)
+    assert (0, "PROGRESS") in waiting  # first in line behind the running drop
+    assert second.result()[3].startswith("Colorized 1 of 1")
     while not job.done():
         progress.extend(job.status().progress_data or [])
         time.sleep(0.05)
