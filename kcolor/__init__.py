@@ -11,10 +11,12 @@ The package, from the bottom layer up (a module imports only from layers below i
                       interface, the VGG16 trunk and the bundled presets.
     kcolor.inference  the full-resolution colorize path for Keras models.
     kcolor.deploy     SavedModel export for TF Serving, TFLite, int8, serving clients.
-    kcolor.api        kcolor.colorize, kcolor.make_colorizer, kcolor.load_model.
+    kcolor.api        kcolor.colorize, kcolor.make_colorizer, kcolor.open_colorizer,
+                      kcolor.load_model.
     kcolor.jobs, kcolor.evaluation, kcolor.training
                       colorizing many files (locally or through a server), evaluating
                       against baselines, training runs.
+    kcolor.app        ``kcolor app``, the web page (optional: Gradio).
     kcolor.cli        the ``kcolor`` command.
 
 Submodules load on first use, so ``kcolor --version`` does not load TensorFlow.
@@ -47,6 +49,7 @@ _FUNCTIONS = {
     "colorize": "api",
     "load_model": "api",
     "make_colorizer": "api",
+    "open_colorizer": "api",
 }
 # Modules of kcolor 0.1 that moved into subpackages: still reachable as
 # ``kcolor.<old name>`` (with a DeprecationWarning) until kcolor 0.3.
