@@ -13,6 +13,8 @@ The package, from the bottom layer up (a module imports only from layers below i
     kcolor.deploy     SavedModel export for TF Serving, TFLite, int8, serving clients.
     kcolor.api        kcolor.colorize, kcolor.make_colorizer, kcolor.open_colorizer,
                       kcolor.load_model.
+    kcolor.video      videos: frames through the colorize path, colour carried along
+                      the motion between frames, audio copied.
     kcolor.jobs, kcolor.evaluation, kcolor.training
                       colorizing many files (locally or through a server), evaluating
                       against baselines, training runs.
@@ -43,6 +45,7 @@ _SUBMODULES = (
     "outputs",
     "precision",
     "training",
+    "video",
 )
 # Functions re-exported from their modules, also imported on first use.
 _FUNCTIONS = {
@@ -50,6 +53,8 @@ _FUNCTIONS = {
     "load_model": "api",
     "make_colorizer": "api",
     "open_colorizer": "api",
+    "colorize_video": "video",
+    "colorized_frames": "video",
 }
 # Modules of kcolor 0.1 that moved into subpackages: still reachable as
 # ``kcolor.<old name>`` (with a DeprecationWarning) until kcolor 0.3.

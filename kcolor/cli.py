@@ -59,6 +59,27 @@ def _build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--force", action="store_true", help="replace existing outputs")
     colorize.add_argument("--format", choices=("png", "jpg"), default="png")
     colorize.add_argument("--quiet", action="store_true", help="no progress bar")
+    videos = colorize.add_argument_group(
+        "videos", "(.mp4, .mov, .avi, .mkv, .webm: written in their own format, audio copied)"
+    )
+    videos.add_argument(
+        "--temporal",
+        choices=("on", "off"),
+        default="on",
+        help="on (default): carry colour along the motion so it stays put between frames; "
+        "off: colour every frame on its own",
+    )
+    videos.add_argument(
+        "--keyframe-interval",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run the network on every K-th frame and carry colour along the motion in "
+        "between (faster; 1, the default, runs it on every frame)",
+    )
+    videos.add_argument(
+        "--crf", type=int, default=None, help="encoder quality: lower is better (H.264: 18)"
+    )
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -319,10 +340,12 @@ def _colorize(args: argparse.Namespace) -> int:
     colorizer = _colorizer(args)
     if args.samples > 1 and not colorizer.diverse:
         raise ConfigError("--samples above 1 needs a GAN model; this model gives one colouring.")
-    return _run_jobs(
-        args,
-        lambda planned: jobs.colorize_files(
-            planned,
+
+    def colorize_all(planned):
+        videos = [job for job in planned if jobs.is_video_job(job)]
+        photos = [job for job in planned if not jobs.is_video_job(job)]
+        report = jobs.colorize_files(
+            photos,
             colorizer,
             samples=args.samples,
             seed=args.seed,
@@ -331,8 +354,29 @@ def _colorize(args: argparse.Namespace) -> int:
             force=args.force,
             progress=not args.quiet,
             max_pixels=_max_pixels(args),
-        ),
-    )
+        )
+        if videos:
+            report.extend(
+                jobs.colorize_videos(
+                    videos,
+                    colorizer,
+                    temporal=_temporal_settings(args),
+                    seed=args.seed,
+                    crf=args.crf,
+                    force=args.force,
+                    progress=not args.quiet,
+                    max_pixels=_max_pixels(args),
+                )
+            )
+        return report
+
+    return _run_jobs(args, colorize_all)
+
+
+def _temporal_settings(args: argparse.Namespace):
+    from kcolor.video import TemporalSettings
+
+    return TemporalSettings(enabled=args.temporal == "on", keyframe_interval=args.keyframe_interval)
 
 
 def _run_jobs(args: argparse.Namespace, colorize_files) -> int:

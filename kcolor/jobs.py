@@ -30,11 +30,15 @@ from tqdm import tqdm
 from kcolor import inference, outputs
 from kcolor.data import sources
 from kcolor.deploy import serving
-from kcolor.errors import ConfigError
+from kcolor.errors import ConfigError, KcolorError
 
 # Pixels held by the pipeline's stages together (a 30-megapixel photo needs about
 # 0.6 GB on the way through; see docs/results.md for the peak per pixel).
 PIXELS_IN_FLIGHT = 30_000_000
+
+
+def _is_video(path: str) -> bool:
+    return path.lower().endswith(sources.VIDEO_EXTENSIONS)
 
 
 def _strictly_inside(path: str, folder: str) -> bool:
@@ -58,7 +62,8 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1, left_out=None):
     folder nested in a folder being read (its files are earlier runs' outputs); an input
     whose output would be the input file itself is a problem, never overwritten. Each
     colouring is written as ``NAME.FORMAT``, or ``NAME_sample<k>.FORMAT`` when there are
-    several. ``problems`` lists ``(input, reason)`` for inputs that name no image and
+    several; a video as ``NAME`` with its own extension (one colouring). ``problems``
+    lists ``(input, reason)`` for inputs that name no image and
     for outputs two inputs would share. ``left_out``, a list, receives ``(path, reason)``
     for what the input folders hold that is not a photo (other files, broken links,
     folders named like photos, link loops).
@@ -69,7 +74,7 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1, left_out=None):
     expanded = []
     for given in inputs:
         try:
-            resolved = sources.resolve_source(given)
+            resolved = sources.resolve_source(given, videos=True)
         except (FileNotFoundError, ValueError) as error:
             problems.append((os.fspath(given), str(error)))
             continue
@@ -79,7 +84,7 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1, left_out=None):
         nested = root is not None and _strictly_inside(output_root, os.path.realpath(root))
         paths = [
             path
-            for path in resolved.images
+            for path in sorted(resolved.images + resolved.videos)
             if not (nested and _strictly_inside(os.path.realpath(path), output_root))
         ]
         if left_out is not None:
@@ -91,12 +96,17 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1, left_out=None):
     for root, paths in expanded:
         for path in paths:
             relative = os.path.relpath(path, root) if root else os.path.basename(path)
-            stem = os.path.join(os.fspath(output_dir), os.path.splitext(relative)[0])
-            names = (
-                [stem + extension]
-                if samples == 1
-                else [f"{stem}_sample{k}{extension}" for k in range(1, samples + 1)]
-            )
+            stem, own_extension = os.path.splitext(relative)
+            stem = os.path.join(os.fspath(output_dir), stem)
+            if _is_video(path):
+                if samples != 1:
+                    problems.append((path, "a video gets one colouring; --samples is for photos"))
+                    continue
+                names = [stem + own_extension]  # a video stays in its own container
+            elif samples == 1:
+                names = [stem + extension]
+            else:
+                names = [f"{stem}_sample{k}{extension}" for k in range(1, samples + 1)]
             if names[0] in claimed:
                 problems.append((path, f"its output {names[0]} is already {claimed[names[0]]}'s"))
                 continue
@@ -125,6 +135,17 @@ class BatchReport:
     written: list[str] = dataclasses.field(default_factory=list)
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def extend(self, other: "BatchReport") -> None:
+        """Add ``other``'s outputs, skips and failures to this report."""
+        self.written.extend(other.written)
+        self.skipped.extend(other.skipped)
+        self.failed.extend(other.failed)
+
+
+def is_video_job(job: Job) -> bool:
+    """Whether ``job`` colorizes a video (by its input's extension)."""
+    return _is_video(job.source)
 
 
 class JobRun:
@@ -374,6 +395,53 @@ def colorize_files(
         writer.shutdown(cancel_futures=True)
         run.close()
     return run.report
+
+
+def colorize_videos(
+    jobs,
+    colorizer,
+    *,
+    temporal=None,
+    seed: int | None = None,
+    crf: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+    max_pixels: int | None = inference.DEFAULT_MAX_PIXELS,
+) -> BatchReport:
+    """Colorize video jobs (:func:`plan_jobs`) one after another, by the rules of
+    :class:`JobRun`: a video that cannot be read or written fails with its reason and
+    the others go on. Arguments as :func:`kcolor.video.colorize_video`; ``progress``
+    shows a bar in frames per video."""
+    from kcolor import video  # PyAV and OpenCV load only when a video is colorized
+
+    run = JobRun(len(jobs), force, progress=False)
+    run.remove_stale_temporaries(jobs)
+    settings = {"temporal": temporal or video.TemporalSettings(), "seed": seed}
+    if crf is not None:
+        settings["crf"] = crf
+    for job in jobs:
+        if run.skipped(job):
+            continue
+        (destination,) = job.outputs
+        try:
+            video.colorize_video(
+                job.source, destination, colorizer, force=force, progress=progress,
+                max_pixels=max_pixels, **settings,
+            )  # fmt: skip
+        except outputs.OutputExists:
+            run.fail(
+                job, f"{destination} appeared while it was written (pass --force to replace it)"
+            )
+        except KcolorError as error:  # unreadable, too large, cannot be encoded
+            run.fail(job, str(error).removeprefix(job.source + ": "))
+        except OUT_OF_MEMORY:
+            run.fail(job, "not enough memory for its frames; the other files go on")
+        except OSError as error:
+            run.fail(job, f"cannot write {destination}: {error.strerror or error}")
+        else:
+            run.report.written.append(destination)
+            run.done()
+    return run.close()
 
 
 def colorize_served(

@@ -1,5 +1,6 @@
 """Where colorized files go: expanding inputs, naming outputs, writing them atomically."""
 
+import contextlib
 import os
 import re
 import tempfile
@@ -84,7 +85,17 @@ class OutputExists(FileExistsError):
 
 def write_atomically(path: str, write, replace: bool = True) -> None:
     """Call ``write(binary_file)`` on a temporary file in ``path``'s folder and rename it
-    to ``path`` when complete, so no partial file is ever left at ``path``.
+    to ``path`` when complete, so no partial file is ever left at ``path`` (see
+    :func:`atomic_file`)."""
+    with atomic_file(path, replace) as handle:
+        write(handle)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str, replace: bool = True):
+    """A temporary binary file in ``path``'s folder, renamed to ``path`` when the block
+    completes and removed if it raises (Ctrl-C included), so no partial file is ever left
+    at ``path``.
 
     Args:
         replace: replace a file at ``path``. False: the final step refuses to, even for
@@ -104,7 +115,7 @@ def write_atomically(path: str, write, replace: bool = True) -> None:
     )
     try:
         with handle:
-            write(handle)
+            yield handle
         # Temporary files are private (0600); the output gets a new file's usual mode.
         os.chmod(handle.name, 0o666 & ~_process_umask())
         if replace:

@@ -27,6 +27,7 @@ LAYERS = (
     ("kcolor.inference",),
     ("kcolor.deploy",),
     ("kcolor.api",),
+    ("kcolor.video",),
     ("kcolor.jobs", "kcolor.evaluation", "kcolor.training"),
     ("kcolor.app",),
     ("kcolor.cli",),

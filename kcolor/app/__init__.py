@@ -14,7 +14,7 @@ import shutil
 import tempfile
 
 from kcolor.errors import ConfigError
-from kcolor.inference import DEFAULT_MAX_PIXELS
+from kcolor.limits import DEFAULT_MAX_PIXELS
 
 DEFAULT_PORT = 7860
 

@@ -13,6 +13,7 @@ from kcolor.errors import ConfigError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 TFRECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".tfrec")
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,12 +24,15 @@ class ResolvedSource:
         source: the source as the user gave it (folder, glob pattern or file).
         images: image file paths, sorted.
         shards: TFRecord shard paths, sorted.
+        left_out: ``(path, reason)`` for what the source holds that is none of these.
+        videos: video file paths, sorted (only when asked for; otherwise left out).
     """
 
     source: str
     images: tuple[str, ...]
     shards: tuple[str, ...]
     left_out: tuple[tuple[str, str], ...] = ()
+    videos: tuple[str, ...] = ()
 
 
 def _has_extension(path: str, extensions: tuple[str, ...]) -> bool:
@@ -39,15 +43,17 @@ def _is_glob(text: str) -> bool:
     return any(character in text for character in "*?[")
 
 
-def _classify(paths: Iterable[str]):
-    """``(images, shards, left_out)``: the paths sorted by kind; ``left_out`` holds
-    ``(path, reason)`` for entries that are neither."""
-    images, shards, left_out = [], [], []
+def _classify(paths: Iterable[str], videos_wanted: bool = False):
+    """``(images, shards, videos, left_out)``: the paths sorted by kind (videos only if
+    ``videos_wanted``); ``left_out`` holds ``(path, reason)`` for the others."""
+    images, shards, videos, left_out = [], [], [], []
     for path in paths:
         if os.path.isfile(path) and _has_extension(path, TFRECORD_EXTENSIONS):
             shards.append(path)
         elif os.path.isfile(path) and _has_extension(path, IMAGE_EXTENSIONS):
             images.append(path)
+        elif videos_wanted and os.path.isfile(path) and _has_extension(path, VIDEO_EXTENSIONS):
+            videos.append(path)
         elif os.path.islink(path) and not os.path.exists(path):
             left_out.append((path, "a broken link"))
         elif os.path.isdir(path):
@@ -56,7 +62,12 @@ def _classify(paths: Iterable[str]):
             left_out.append((path, "not a photo (unknown extension)"))
         else:
             left_out.append((path, "not a regular file"))
-    return tuple(sorted(images)), tuple(sorted(shards)), tuple(sorted(left_out))
+    return (
+        tuple(sorted(images)),
+        tuple(sorted(shards)),
+        tuple(sorted(videos)),
+        tuple(sorted(left_out)),
+    )
 
 
 def _walk(folder: str) -> tuple[list[str], list[tuple[str, str]]]:
@@ -85,13 +96,15 @@ def _walk(folder: str) -> tuple[list[str], list[tuple[str, str]]]:
     return found, loops
 
 
-def resolve_source(source: str | os.PathLike) -> ResolvedSource:
-    """Expand one source into its image files and TFRecord shards.
+def resolve_source(source: str | os.PathLike, videos: bool = False) -> ResolvedSource:
+    """Expand one source into its image files and TFRecord shards (and videos).
 
     Args:
         source: a folder (searched recursively, hidden entries skipped), a glob pattern
             (``**`` is recursive), an image file (.jpg, .jpeg, .png, .bmp, .gif, .webp,
             any case) or a TFRecord shard (.tfrecord, .tfrecords, .tfrec).
+        videos: also collect video files (.mp4, .mov, .avi, .mkv, .webm); otherwise
+            they are left out like any other file.
 
     Raises:
         FileNotFoundError: the path does not exist, or the glob matches nothing.
@@ -118,13 +131,15 @@ def resolve_source(source: str | os.PathLike) -> ResolvedSource:
                 candidates.append(path)
     else:
         raise FileNotFoundError(f"Image source {text!r} does not exist.")
-    images, shards, left_out = _classify(candidates)
-    if not images and not shards:
+    images, shards, found_videos, left_out = _classify(candidates, videos)
+    if not images and not shards and not found_videos:
+        expected = IMAGE_EXTENSIONS + TFRECORD_EXTENSIONS + (VIDEO_EXTENSIONS if videos else ())
         raise ConfigError(
-            f"Image source {text!r} holds no image file or TFRecord shard. Expected files "
-            f"ending in one of {IMAGE_EXTENSIONS + TFRECORD_EXTENSIONS}."
+            f"Image source {text!r} holds no image file or TFRecord shard"
+            f"{' or video' if videos else ''}. Expected files ending in one of {expected}."
         )
-    return ResolvedSource(text, images, shards, tuple(sorted(left_out + tuple(loops))))
+    left_out = tuple(sorted(left_out + tuple(loops)))
+    return ResolvedSource(text, images, shards, left_out, found_videos)
 
 
 def resolve_sources(sources) -> list[ResolvedSource]:

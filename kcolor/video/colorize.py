@@ -1,0 +1,270 @@
+"""Colorizing a video: every frame through the photo colorize path (the same model,
+precision, processing size, seed and limits), colour carried along the motion between
+frames (:mod:`kcolor.video.temporal`), the result encoded beside the source's audio.
+
+Decoding, the network and compose-and-encode overlap: a reader thread decodes the next
+frames and a writer thread composes and encodes the finished ones while the network
+works, each holding at most a few frames, so memory stays flat however long the video.
+"""
+
+import concurrent.futures
+import dataclasses
+import os
+import queue
+import threading
+
+import numpy as np
+from tqdm import tqdm
+
+from kcolor import api, inference, outputs
+from kcolor.errors import ConfigError
+from kcolor.limits import DEFAULT_MAX_PIXELS
+from kcolor.video import io
+from kcolor.video.temporal import ColourMemory
+
+FRAMES_IN_FLIGHT = 4  # per stage: decoded and waiting, composed and waiting
+
+
+@dataclasses.dataclass(frozen=True)
+class TemporalSettings:
+    """How colour is carried between frames.
+
+    Attributes:
+        enabled: False colours every frame on its own (for comparison).
+        strength: weight of the carried colour where the flow is trusted, in [0, 1).
+        keyframe_interval: the network runs on every k-th frame (and on the first frame
+            of each shot); in between, colour is carried along the flow alone. 1 runs
+            it on every frame.
+    """
+
+    enabled: bool = True
+    strength: float = 0.8
+    keyframe_interval: int = 1
+
+    def __post_init__(self):
+        if self.keyframe_interval < 1:
+            raise ConfigError(
+                f"keyframe_interval must be at least 1. Received: {self.keyframe_interval}"
+            )
+        if self.keyframe_interval > 1 and not self.enabled:
+            raise ConfigError(
+                "keyframes carry colour along the motion: they need temporal fusion on"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoResult:
+    """What a colorized video was: frames written, shot cuts found, network calls made,
+    the seed used (GAN; None otherwise) and the output path (None for a generator)."""
+
+    frames: int
+    cuts: int
+    predicted: int
+    seed: int | None
+    destination: str | None = None
+
+
+def _gray(l_norm) -> np.ndarray:
+    """uint8 (h, w) lightness from ``l_norm`` (1, h, w, 1) in [-1, 1]."""
+    values = (np.asarray(l_norm)[0, ..., 0] + 1.0) * 127.5
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def _prefetched(iterable, depth: int):
+    """``iterable``'s items, produced by a thread up to ``depth`` ahead; its errors are
+    raised here. Stops the thread when the consumer stops early."""
+    items = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce():
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        items.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((end, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            items.put((end, error))
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()  # a generator: its clean-up (closing the file) runs here
+
+    thread = threading.Thread(target=produce, name="kcolor-video-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _FrameColourer:
+    """Colours one frame after another of one video: network, memory and seed."""
+
+    def __init__(self, colorizer, temporal: TemporalSettings, seed: int | None):
+        self.colorizer = colorizer
+        self.temporal = temporal
+        # One seed for the whole video: the GAN's noise, and so its colouring, stays the
+        # same from frame to frame.
+        self.seed = (
+            (inference.random_seed() if seed is None else seed) if colorizer.diverse else None
+        )
+        self.memory = ColourMemory(temporal.strength) if temporal.enabled else None
+        self.index = 0
+        self.predicted = 0
+
+    def ab(self, rgb: np.ndarray) -> np.ndarray:
+        """float32 (h, w, 2) ``ab_norm`` of this frame at the processing size."""
+        l_norm = self.colorizer.model_input(rgb)
+
+        def predict():
+            self.predicted += 1
+            ab = self.colorizer.predict_ab(l_norm, 1, self.seed)
+            return np.asarray(ab, np.float32)[0, 0]
+
+        keyframe = self.index % self.temporal.keyframe_interval == 0
+        self.index += 1
+        if self.memory is None:
+            return predict()
+        return self.memory.colour(_gray(l_norm), predict, keyframe)
+
+
+def colorized_frames(
+    source,
+    model=None,
+    *,
+    size: int = 256,
+    precision: str = "auto",
+    temporal: TemporalSettings = TemporalSettings(),
+    seed: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+):
+    """Yield ``(frame, rgb)`` for each frame of the video ``source``: the decoded
+    :class:`~kcolor.video.io.Frame` and its colorized uint8 RGB (H, W, 3), one at a time
+    (for notebooks; :func:`colorize_video` writes a file).
+
+    Args:
+        model: a bundled name, a ``.keras`` / ``.tflite`` file, a model object (see
+            :func:`kcolor.load_model`) or a colorizer (``kcolor.make_colorizer``).
+        size: shorter side of the processing size, in pixels.
+        precision: "auto", "float32", "bfloat16" or "int8" (see :mod:`kcolor.precision`).
+        temporal: how colour is carried between frames (see :class:`TemporalSettings`).
+        seed: the GAN's seed for the whole video (None: one at random).
+        max_pixels: refuse a video whose frames have more pixels (None: no limit).
+    """
+    colorizer = _colorizer(model, size, precision)
+    yield from _colour_frames(os.fspath(source), colorizer, temporal, seed, max_pixels)[0]
+
+
+def _colorizer(model, size: int, precision: str):
+    if hasattr(model, "predict_ab") and hasattr(model, "model_input"):
+        return model
+    if model is None or isinstance(model, (str, os.PathLike)):
+        return api.open_colorizer(None if model is None else os.fspath(model), size, precision)
+    return api.make_colorizer(model, size, precision)
+
+
+def _colour_frames(path: str, colorizer, temporal, seed, max_pixels):
+    """``(frames, colourer)``: a generator of ``(frame, rgb)`` and the colourer whose
+    counters it advances."""
+    info = io.probe(path)
+    inference.check_pixels(path, info.width, info.height, max_pixels)
+    colourer = _FrameColourer(colorizer, temporal, seed)
+
+    def frames():
+        for frame in _prefetched(io.read_frames(path), FRAMES_IN_FLIGHT):
+            yield frame, inference.compose(frame.rgb, colourer.ab(frame.rgb))
+
+    return frames(), colourer
+
+
+def colorize_video(
+    source,
+    destination,
+    model=None,
+    *,
+    size: int = 256,
+    precision: str = "auto",
+    temporal: TemporalSettings = TemporalSettings(),
+    seed: int | None = None,
+    crf: int = io.DEFAULT_CRF,
+    codec: str | None = None,
+    force: bool = False,
+    progress: bool = False,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> VideoResult:
+    """Colorize the video ``source`` into ``destination`` (same frames, timestamps, size
+    and audio; the container from ``destination``'s extension, H.264 or VP9 for WebM).
+
+    The file is written under a temporary name and renamed when complete: an error or
+    Ctrl-C leaves no partial video. Arguments as :func:`colorized_frames`, and:
+
+    Args:
+        crf: encoder quality (x264: 0 to 51, lower is better; 18 by default).
+        codec: an FFmpeg encoder name instead of the default.
+        force: replace an existing ``destination``.
+        progress: show a progress bar in frames.
+
+    Raises:
+        outputs.OutputExists: ``destination`` exists and ``force`` is off.
+        io.VideoReadError: naming ``source`` when it cannot be read.
+    """
+    source, destination = os.fspath(source), os.fspath(destination)
+    if os.path.exists(destination) and not force:
+        raise outputs.OutputExists(f"{destination} exists (pass --force to replace it)")
+    colorizer = _colorizer(model, size, precision)
+    info = io.probe(source)
+    inference.check_pixels(source, info.width, info.height, max_pixels)
+    colourer = _FrameColourer(colorizer, temporal, seed)
+    extension = os.path.splitext(destination)[1]
+    bar = tqdm(
+        total=info.frames or None, unit="frame", desc=os.path.basename(source), disable=not progress
+    )
+    writes = []
+    count = 0
+    try:
+        with (
+            outputs.atomic_file(destination, replace=force) as handle,
+            io.VideoWriter(
+                source, handle, extension, info.width, info.height, crf, codec
+            ) as writer,
+            concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="kcolor-video-write"
+            ) as pool,
+        ):
+            for frame in _prefetched(io.read_frames(source), FRAMES_IN_FLIGHT):
+                ab = colourer.ab(frame.rgb)
+                writes.append(pool.submit(_compose_and_write, writer, frame, ab))
+                while len(writes) > FRAMES_IN_FLIGHT or (writes and writes[0].done()):
+                    writes.pop(0).result()
+                    count += 1
+                    bar.update(1)
+            for write in writes:
+                write.result()
+                count += 1
+                bar.update(1)
+    finally:
+        bar.close()
+    return VideoResult(
+        count,
+        colourer.memory.cuts if colourer.memory else 0,
+        colourer.predicted,
+        colourer.seed,
+        destination,
+    )
+
+
+def _compose_and_write(writer, frame, ab) -> None:
+    writer.write(inference.compose(frame.rgb, ab), frame.pts, frame.time_base)
