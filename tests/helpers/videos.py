@@ -60,3 +60,19 @@ def frame_times(path) -> list[float]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         return sorted(float(frame.pts * frame.time_base) for frame in container.decode(stream))
+
+
+def textured_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """uint8 RGB with blobs of colour and light at several scales: texture that optical
+    flow can follow, colour that a colorizer must guess."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    layers = []
+    for cells in (6, 24):
+        coarse = rng.uniform(0, 255, (height // cells + 2, width // cells + 2, 3)).astype(np.uint8)
+        image = Image.fromarray(coarse).resize(
+            ((width // cells + 2) * cells, (height // cells + 2) * cells), Image.BICUBIC
+        )
+        layers.append(np.asarray(image, np.float32)[:height, :width])
+    return np.clip(0.6 * layers[0] + 0.4 * layers[1], 0, 255).astype(np.uint8)

@@ -1,0 +1,139 @@
+"""kcolor.video.colorize and ``kcolor colorize`` on videos: the photo path per frame,
+colour that stays put, the rules every output follows."""
+
+import numpy as np
+import pytest
+from helpers.videos import audio_packets, frame_times, pan, textured_photo, write_video
+
+from kcolor import cli, color, outputs
+from kcolor.video import TemporalSettings, colorize_video, colorized_frames, io
+from kcolor.video.temporal import warping_error
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """A 16-frame pan over a textured photo, 96x128, with a tone."""
+    path = tmp_path_factory.mktemp("videos") / "clip.mp4"
+    write_video(path, pan(textured_photo(96, 200, seed=3), 16, 96, 128, step=3), audio_seconds=0.7)
+    return path
+
+
+def flicker(path):
+    """Warping error of a video's colour, in Lab units."""
+    abs_, grays = [], []
+    for frame in io.read_frames(path):
+        lab = np.asarray(color.rgb_to_lab(frame.rgb.astype(np.float32) / 255))
+        abs_.append(lab[..., 1:] / 110)
+        grays.append(np.clip(lab[..., 0] * 2.55, 0, 255).astype(np.uint8))
+    return warping_error(abs_, grays)
+
+
+def test_a_video_comes_out_whole_and_steadier_than_frame_by_frame(clip, tmp_path):
+    steady = colorize_video(
+        clip, tmp_path / "steady.mp4", "mobilenet", size=SIZE, precision="float32"
+    )
+    alone = colorize_video(
+        clip, tmp_path / "alone.mp4", "mobilenet", size=SIZE, precision="float32",
+        temporal=TemporalSettings(enabled=False),
+    )  # fmt: skip
+    assert steady.frames == alone.frames == 16 and steady.predicted == 16 and steady.cuts == 0
+    for path in (tmp_path / "steady.mp4", tmp_path / "alone.mp4"):
+        assert frame_times(path) == frame_times(clip)
+        assert audio_packets(path) == audio_packets(clip)
+        info = io.probe(path)
+        assert (info.width, info.height, info.frames) == (128, 96, 16)
+    assert flicker(tmp_path / "steady.mp4") < 0.8 * flicker(tmp_path / "alone.mp4")
+    first = next(io.read_frames(tmp_path / "steady.mp4")).rgb.astype(int)
+    assert np.ptp(first, axis=-1).mean() > 2  # coloured
+
+
+def test_keyframes_run_the_network_on_every_kth_frame(clip, tmp_path):
+    result = colorize_video(
+        clip,
+        tmp_path / "k.mp4",
+        "mobilenet",
+        size=SIZE,
+        temporal=TemporalSettings(keyframe_interval=4),
+    )
+    assert result.frames == 16 and result.predicted == 4
+
+
+def test_the_gan_keeps_one_seed_for_the_whole_video(clip, tmp_path, tiny_model_files):
+    gan = tiny_model_files["gan"]
+    runs = [
+        colorize_video(clip, tmp_path / f"{name}.mp4", gan, size=SIZE, seed=seed)
+        for name, seed in (("a", 5), ("b", 5), ("c", 6))
+    ]
+    assert [run.seed for run in runs] == [5, 5, 6]
+    frames = {name: [f.rgb for f in io.read_frames(tmp_path / f"{name}.mp4")] for name in "abc"}
+    assert all(np.array_equal(x, y) for x, y in zip(frames["a"], frames["b"], strict=True))
+    assert any(not np.array_equal(x, y) for x, y in zip(frames["a"], frames["c"], strict=True))
+
+
+def test_frames_stream_from_a_generator(clip):
+    frames = colorized_frames(
+        clip, "mobilenet", size=SIZE, temporal=TemporalSettings(enabled=False)
+    )
+    first = next(frames)
+    assert first[1].shape == first[0].rgb.shape == (96, 128, 3) and first[0].pts == 0
+    assert sum(1 for _ in frames) == 15
+
+
+def test_no_overwrite_and_no_partial_file(clip, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    with pytest.raises(outputs.OutputExists, match="out.mp4 exists"):
+        colorize_video(clip, out, "mobilenet", size=SIZE)
+    assert out.read_bytes() == b"precious"
+
+    class Interrupting:
+        """A colorizer interrupted (Ctrl-C) at the fifth frame."""
+
+        def __init__(self, inner):
+            self.inner, self.calls, self.diverse = inner, 0, False
+
+        def model_input(self, rgb):
+            return self.inner.model_input(rgb)
+
+        def predict_ab(self, l_norm, samples, seed):
+            self.calls += 1
+            if self.calls == 5:
+                raise KeyboardInterrupt
+            return self.inner.predict_ab(l_norm, samples, seed)
+
+    from kcolor import api
+
+    with pytest.raises(KeyboardInterrupt):
+        colorize_video(clip, out, Interrupting(api.open_colorizer("mobilenet", SIZE)), force=True)
+    assert out.read_bytes() == b"precious"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.mp4"]
+    colorize_video(clip, out, "mobilenet", size=SIZE, force=True)
+    assert io.probe(out).frames == 16
+
+
+def test_the_command_colorizes_videos_beside_photos(clip, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "clip.mov").write_bytes(clip.read_bytes())  # an MP4 named .mov: FFmpeg reads it
+    (folder / "broken.mkv").write_bytes(b"junk" * 100)
+    from PIL import Image
+
+    Image.fromarray(textured_photo(40, 50)).save(folder / "photo.png")
+    status = cli.main([
+        "colorize", str(folder), "-o", str(tmp_path / "out"), "--size", str(SIZE),
+        "--keyframe-interval", "2", "--quiet",
+    ])  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "failed" in captured.err and "broken.mkv: not a video FFmpeg can read" in captured.err
+    assert "wrote 2 file(s)" in captured.out and "1 failed" in captured.out
+    assert io.probe(tmp_path / "out" / "clip.mov").frames == 16
+    assert (tmp_path / "out" / "photo.png").is_file()
+    status = cli.main([
+        "colorize", str(folder / "clip.mov"), "-o", str(tmp_path / "out2"), "--model",
+        "gan", "--samples", "2", "--quiet",
+    ])  # fmt: skip
+    assert status == 1
+    assert "a video gets one colouring" in capsys.readouterr().err
