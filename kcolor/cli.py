@@ -59,24 +59,7 @@ def _build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--force", action="store_true", help="replace existing outputs")
     colorize.add_argument("--format", choices=("png", "jpg"), default="png")
     colorize.add_argument("--quiet", action="store_true", help="no progress bar")
-    videos = colorize.add_argument_group(
-        "videos", "(.mp4, .mov, .avi, .mkv, .webm: written in their own format, audio copied)"
-    )
-    videos.add_argument(
-        "--temporal",
-        choices=("on", "off"),
-        default="on",
-        help="on (default): carry colour along the motion so it stays put between frames; "
-        "off: colour every frame on its own",
-    )
-    videos.add_argument(
-        "--keyframe-interval",
-        type=int,
-        default=1,
-        metavar="K",
-        help="run the network on every K-th frame and carry colour along the motion in "
-        "between (faster; 1, the default, runs it on every frame)",
-    )
+    videos = _add_temporal_arguments(colorize)
     videos.add_argument(
         "--crf", type=int, default=None, help="encoder quality: lower is better (H.264: 18)"
     )
@@ -114,6 +97,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--limit", type=int, help="score this many photos, drawn at random (by --seed)"
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_temporal_arguments(evaluate)
 
     _add_train_parser(commands)
     _add_export_parser(commands)
@@ -284,6 +268,29 @@ def _add_train_parser(commands) -> None:
     )
 
 
+def _add_temporal_arguments(command: argparse.ArgumentParser):
+    """The video options ``colorize`` and ``evaluate`` share; returns their group."""
+    videos = command.add_argument_group(
+        "videos", "(.mp4, .mov, .avi, .mkv, .webm: written in their own format, audio copied)"
+    )
+    videos.add_argument(
+        "--temporal",
+        choices=("on", "off"),
+        default="on",
+        help="on (default): carry colour along the motion so it stays put between frames; "
+        "off: colour every frame on its own",
+    )
+    videos.add_argument(
+        "--keyframe-interval",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run the network on every K-th frame and carry colour along the motion in "
+        "between (faster; 1, the default, runs it on every frame)",
+    )
+    return videos
+
+
 def _add_model_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--model",
@@ -408,6 +415,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     colorizer = _colorizer(args)
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1.")
+    from kcolor.data.sources import VIDEO_EXTENSIONS
+
+    videos = [given for given in args.inputs if str(given).lower().endswith(VIDEO_EXTENSIONS)]
+    if videos:
+        if len(videos) != len(args.inputs):
+            raise ConfigError("evaluate photos and videos in separate runs.")
+        return _evaluate_videos(args, colorizer, videos)
     photos = evaluation.photos_of(args.inputs, args.limit, args.seed)
     if args.samples < 1 or (args.samples > 1 and not colorizer.diverse):
         raise ConfigError("--samples must be 1, or above 1 with a GAN model.")
@@ -428,6 +442,30 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.sheet and rows:
         evaluation.contact_sheet(rows, args.sheet)
     return 1 if report["failed"] else 0
+
+
+def _evaluate_videos(args: argparse.Namespace, colorizer, videos) -> int:
+    """``kcolor evaluate`` on colour videos: one report per video (see
+    :mod:`kcolor.video.evaluation`); a video that cannot be read fails alone."""
+    from kcolor import jobs, outputs
+    from kcolor.video import evaluation as video_evaluation
+
+    reports, failed = [], 0
+    for path in videos:
+        try:
+            report = video_evaluation.evaluate_video(
+                path, colorizer, _temporal_settings(args), args.seed, args.limit, not args.quiet
+            )
+        except (KcolorError, FileNotFoundError) as error:
+            print(jobs.one_line(f"failed {path}: {error}"), file=sys.stderr)
+            failed += 1
+            continue
+        print(video_evaluation.format_video_report(report))
+        reports.append(report)
+    if args.json:
+        text = json.dumps(reports, indent=2).encode()
+        outputs.write_atomically(args.json, lambda handle: handle.write(text))
+    return 1 if failed else 0
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -137,3 +137,23 @@ def test_the_command_colorizes_videos_beside_photos(clip, tmp_path, capsys):
     ])  # fmt: skip
     assert status == 1
     assert "a video gets one colouring" in capsys.readouterr().err
+
+
+def test_evaluate_scores_a_video_beside_frame_by_frame_and_the_original(clip, tmp_path, capsys):
+    import json
+
+    report_path = tmp_path / "report.json"
+    status = cli.main([
+        "evaluate", str(clip), "--size", str(SIZE), "--json", str(report_path), "--quiet",
+    ])  # fmt: skip
+    assert status == 0
+    (report,) = json.loads(report_path.read_text())
+    assert report["frames"] == 16 and report["predicted"] == 16
+    assert report["flicker"]["temporal"] < report["flicker"]["frame_by_frame"]
+    # Random texture has no colour to guess: the scores exist, no order is implied.
+    assert set(report["psnr"]) == {"temporal", "frame_by_frame", "no_colour"}
+    assert all(np.isfinite(value) for value in report["psnr"].values())
+    assert report["colorfulness"]["original"] > report["colorfulness"]["no_colour"]
+    assert "flicker (Lab)" in capsys.readouterr().out
+    assert cli.main(["evaluate", str(clip), str(tmp_path / "photo.png")]) == 1
+    assert "separate runs" in capsys.readouterr().err

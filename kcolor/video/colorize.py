@@ -64,13 +64,13 @@ class VideoResult:
     destination: str | None = None
 
 
-def _gray(l_norm) -> np.ndarray:
+def gray_uint8(l_norm) -> np.ndarray:
     """uint8 (h, w) lightness from ``l_norm`` (1, h, w, 1) in [-1, 1]."""
     values = (np.asarray(l_norm)[0, ..., 0] + 1.0) * 127.5
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
-def _prefetched(iterable, depth: int):
+def prefetched(iterable, depth: int):
     """``iterable``'s items, produced by a thread up to ``depth`` ahead; its errors are
     raised here. Stops the thread when the consumer stops early."""
     items = queue.Queue(depth)
@@ -138,7 +138,7 @@ class _FrameColourer:
         self.index += 1
         if self.memory is None:
             return predict()
-        return self.memory.colour(_gray(l_norm), predict, keyframe)
+        return self.memory.colour(gray_uint8(l_norm), predict, keyframe)
 
 
 def colorized_frames(
@@ -184,7 +184,7 @@ def _colour_frames(path: str, colorizer, temporal, seed, max_pixels):
     colourer = _FrameColourer(colorizer, temporal, seed)
 
     def frames():
-        for frame in _prefetched(io.read_frames(path), FRAMES_IN_FLIGHT):
+        for frame in prefetched(io.read_frames(path), FRAMES_IN_FLIGHT):
             yield frame, inference.compose(frame.rgb, colourer.ab(frame.rgb))
 
     return frames(), colourer
@@ -244,7 +244,7 @@ def colorize_video(
                 1, thread_name_prefix="kcolor-video-write"
             ) as pool,
         ):
-            for frame in _prefetched(io.read_frames(source), FRAMES_IN_FLIGHT):
+            for frame in prefetched(io.read_frames(source), FRAMES_IN_FLIGHT):
                 ab = colourer.ab(frame.rgb)
                 writes.append(pool.submit(_compose_and_write, writer, frame, ab))
                 while len(writes) > FRAMES_IN_FLIGHT or (writes and writes[0].done()):
