@@ -4,11 +4,12 @@ Usage:
     python -m benchmarks.run [NAME ...] [--json FILE] [--data DIR] [--quick]
 
 Names: color, pipeline, gan-train, gan-generator, hc-train, hc-head, hc-inference,
-trunks, colorize, colorize-memory, train, export, precision, colorize-speed, serving, png
-(default: all). Prints a table and optionally writes JSON.
+trunks, colorize, colorize-memory, train, export, precision, colorize-speed, serving, png,
+video, video-memory (default: all). Prints a table and optionally writes JSON.
 The ratio column is kcolor's speed over the baseline's: a speed-up, or for rows measured
 against the convolution peak (gan-train, gan-generator, hc-inference) the fraction of
-that peak reached; for colorize-memory, the photo's added memory in bytes per pixel.
+that peak reached; for colorize-memory, the photo's added memory in bytes per pixel; for
+video-memory, a long video's peak memory over a short one's.
 """
 
 import argparse
@@ -38,6 +39,7 @@ from benchmarks.speed import bench_colorize_speed, bench_png, bench_precision, b
 from benchmarks.timing import median_seconds
 from benchmarks.training import bench_training
 from benchmarks.trunks import bench_trunks
+from benchmarks.video import bench_video, bench_video_memory
 
 
 def bench_color(args) -> list[dict]:
@@ -203,6 +205,8 @@ BENCHMARKS = {
     "colorize-speed": bench_colorize_speed,
     "serving": bench_serving,
     "png": bench_png,
+    "video": bench_video,
+    "video-memory": bench_video_memory,
 }
 
 

@@ -30,9 +30,7 @@ def _ab_at(rgb: np.ndarray, shape) -> np.ndarray:
     return np.asarray(color.rgb_to_lab(resized))[..., 1:] / 110.0
 
 
-def evaluate_video(
-    path, colorizer, temporal=None, seed=0, max_frames=None, progress=False
-):
+def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, progress=False):
     """Score one colour video; returns a JSON-ready dict.
 
     Args:
