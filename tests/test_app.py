@@ -119,6 +119,21 @@ def test_bad_files_are_reported_and_the_others_finish(client, tmp_path):
     assert colorize(client, [good[0]])[3].startswith("Colorized 1 of 1")
 
 
+def test_a_video_dropped_beside_a_photo_comes_back_as_a_video(client, tmp_path):
+    from helpers.videos import pan, textured_photo, write_video
+
+    from kcolor.video import io
+
+    clip = tmp_path / "reel.mp4"
+    write_video(clip, pan(textured_photo(48, 100), 6, 48, 64), audio_seconds=0.3)
+    photo = write_photo(tmp_path / "p.png")
+    _, gallery, downloads, report = colorize(client, [clip, photo])
+    assert report.startswith("Colorized 2 of 2")
+    video = next(path for path in downloads if path.endswith("reel.mp4"))
+    assert io.probe(video).frames == 6 and io.probe(video).audio_streams == 1
+    assert sorted(item["caption"] for item in gallery) == ["p.png", "reel.mp4"]
+
+
 def test_settings_a_page_cannot_run_get_a_message(client, tmp_path):
     photo = write_photo(tmp_path / "p.png")
     with pytest.raises(gradio_client.exceptions.AppError, match="needs? the GAN"):

@@ -8,6 +8,8 @@ progress bars, upload limits and an HTTP API (the tests drive it), without writi
 front end; it is also what DDColor's and DeOldify's demos are built with.
 """
 
+import os
+
 import gradio as gr
 
 from kcolor.app.service import PRECISIONS, ColorizeService
@@ -15,9 +17,9 @@ from kcolor.errors import ConfigError, KcolorError
 
 TITLE = "kcolor: colorize black-and-white photos"
 INTRODUCTION = (
-    "Drop one or more photos (black-and-white or colour: colour photos are colorized "
-    "from their lightness). Each result has its photo's full resolution. Everything runs "
-    "on this computer; nothing is sent elsewhere."
+    "Drop one or more photos or videos (black-and-white or colour: colour ones are "
+    "colorized from their lightness). Each result has its original's full resolution. "
+    "Everything runs on this computer; nothing is sent elsewhere."
 )
 
 
@@ -41,7 +43,8 @@ def _colorize_drop(service: ColorizeService):
             raise gr.Error(str(error)) from error
         pairs = [(colouring.before, colouring.after) for colouring in result.colourings]
         gallery = [(colouring.after, colouring.name) for colouring in result.colourings]
-        downloads = [colouring.full for colouring in result.colourings]
+        gallery += [(path, os.path.basename(path)) for path in result.videos]
+        downloads = [colouring.full for colouring in result.colourings] + result.videos
         if result.archive:
             downloads.append(result.archive)
         lines = [result.summary]
@@ -63,8 +66,9 @@ def _seed(text) -> int | None:
 
 
 def _show_pair(pairs, selection: gr.SelectData):
-    """The before/after of the gallery item the user clicked."""
-    return pairs[selection.index]
+    """The before/after of the gallery item the user clicked (videos, after the photos,
+    have none: the slider keeps what it shows)."""
+    return pairs[selection.index] if selection.index < len(pairs) else gr.skip()
 
 
 def build_page(service: ColorizeService) -> gr.Blocks:
@@ -75,7 +79,7 @@ def build_page(service: ColorizeService) -> gr.Blocks:
         gr.Markdown(f"# {TITLE}\n{INTRODUCTION}")
         with gr.Row():
             with gr.Column(scale=1):
-                files = gr.File(label="Photos", file_count="multiple", type="filepath")
+                files = gr.File(label="Photos and videos", file_count="multiple", type="filepath")
                 model = gr.Dropdown(service.models, value=service.default_model, label="Model")
                 samples = gr.Slider(
                     1, 8, value=1, step=1, label="Colourings per photo (the GAN model only)"

@@ -40,13 +40,15 @@ class Colouring:
 
 @dataclasses.dataclass(frozen=True)
 class DropResult:
-    """What one drop gave: colourings in upload order, files that failed with their
-    reasons, the zip of every colouring (None when there is none) and a summary line."""
+    """What one drop gave: photos' colourings in upload order, files that failed with
+    their reasons, the zip of every result (None when there is none), a summary line, and
+    the colorized videos (full files, in their own format)."""
 
     colourings: list[Colouring]
     problems: list[tuple[str, str]]
     archive: str | None
     summary: str
+    videos: list[str] = dataclasses.field(default_factory=list)
 
 
 class ColorizeService:
@@ -130,23 +132,37 @@ class ColorizeService:
         folder = tempfile.mkdtemp(prefix="drop-", dir=self.work_folder)
         names = {path: os.path.basename(path) for path in paths}
         planned, problems = jobs.plan_jobs(paths, os.path.join(folder, "colorized"), "png", samples)
+        videos = [job for job in planned if jobs.is_video_job(job)]
+        photos = [job for job in planned if not jobs.is_video_job(job)]
         report = jobs.colorize_files(
-            planned, colorizer, samples=samples, seed=seed, max_pixels=self.max_pixels
+            photos, colorizer, samples=samples, seed=seed, max_pixels=self.max_pixels
         )
+        if videos:
+            report.extend(
+                jobs.colorize_videos(videos, colorizer, seed=seed, max_pixels=self.max_pixels)
+            )
         written = set(report.written)
         finished = [job for job in planned if all(path in written for path in job.outputs)]
-        colourings = [self._colouring(path, folder) for job in finished for path in job.outputs]
+        colourings = [
+            self._colouring(path, folder)
+            for job in finished
+            if not jobs.is_video_job(job)
+            for path in job.outputs
+        ]
+        colored_videos = [job.outputs[0] for job in finished if jobs.is_video_job(job)]
         problems = [
             (names.get(path, os.path.basename(path)), _without_folders(reason, paths, folder))
             for path, reason in [*problems, *report.failed]
         ]
-        archive = self._archive(colourings, folder) if colourings else None
+        archived = [(c.full, c.name) for c in colourings]
+        archived += [(path, os.path.basename(path)) for path in colored_videos]
+        archive = self._archive(archived, folder) if archived else None
         settings = f"size {size}, seed {seed}" if colorizer.diverse else f"size {size}"
         summary = (
             f"Colorized {len(finished)} of {len(paths)} file(s) with "
             f"{os.path.basename(model)} ({settings})."
         )
-        return DropResult(colourings, problems, archive, summary)
+        return DropResult(colourings, problems, archive, summary, colored_videos)
 
     def _colouring(self, full: str, folder: str) -> Colouring:
         """Previews of a written colouring: its gray (the lightness the model saw, equal
@@ -163,14 +179,14 @@ class ColorizeService:
             image.convert("L").save(before, quality=90)
         return Colouring(name, before, after, full)
 
-    def _archive(self, colourings, folder: str) -> str:
-        """A zip of every full-resolution colouring, written atomically."""
+    def _archive(self, files, folder: str) -> str:
+        """A zip of ``files`` (``(path, name in the zip)``), written atomically."""
         path = os.path.join(folder, "kcolor-colorized.zip")
 
         def write(handle):
             with zipfile.ZipFile(handle, "w") as archive:
-                for colouring in colourings:
-                    archive.write(colouring.full, colouring.name)
+                for source, name in files:
+                    archive.write(source, name)
 
         outputs.write_atomically(path, write, replace=False)
         return path
