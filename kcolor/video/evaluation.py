@@ -19,7 +19,7 @@ from tqdm import tqdm
 from kcolor import color, inference, metrics
 from kcolor.video import io
 from kcolor.video.colorize import TemporalSettings, gray_uint8, prefetched
-from kcolor.video.temporal import ColourMemory, warping_error
+from kcolor.video.temporal import ColourMemory, WarpingError
 
 _KINDS = ("temporal", "frame_by_frame", "no_colour")
 
@@ -53,8 +53,7 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
     seed = seed if colorizer.diverse else None
     sums = {kind: {"psnr": 0.0, "colorfulness": 0.0} for kind in _KINDS}
     original_colorfulness = 0.0
-    sequences = {"temporal": [], "frame_by_frame": [], "original": []}
-    grays = []
+    flicker = {kind: WarpingError() for kind in ("temporal", "frame_by_frame", "original")}
     frames = predicted = 0
     total = min(info.frames or 0, max_frames or info.frames or 0) or None
     for frame in tqdm(
@@ -83,10 +82,9 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
             sums[kind]["psnr"] += float(metrics.psnr(rgb, frame.rgb))
             sums[kind]["colorfulness"] += float(metrics.colorfulness(rgb))
         original_colorfulness += float(metrics.colorfulness(frame.rgb))
-        sequences["temporal"].append(steady)
-        sequences["frame_by_frame"].append(prediction)
-        sequences["original"].append(_ab_at(frame.rgb, gray.shape))
-        grays.append(gray)
+        flicker["temporal"].add(steady, gray)
+        flicker["frame_by_frame"].add(prediction, gray)
+        flicker["original"].add(_ab_at(frame.rgb, gray.shape), gray)
         frames += 1
     if not frames:
         raise io.VideoReadError(f"{path}: no frame to score")
@@ -104,7 +102,7 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
             **{kind: sums[kind]["colorfulness"] / frames for kind in _KINDS},
             "original": original_colorfulness / frames,
         },
-        "flicker": {kind: warping_error(values, grays) for kind, values in sequences.items()},
+        "flicker": {kind: measure.value for kind, measure in flicker.items()},
     }
 
 

@@ -138,30 +138,47 @@ class ColourMemory:
         return self._previous_ab
 
 
-def warping_error(frames_ab, grays, estimator=None) -> float:
-    """Flicker of a coloured sequence (Lai et al. 2018): the mean absolute difference, in
-    Lab units, between each frame's ab and the previous frame's ab warped along the flow
-    of the gray frames, over pixels whose flow passes the forward-backward check.
+class WarpingError:
+    """Flicker of a coloured sequence, added up one frame at a time (Lai et al. 2018):
+    the mean absolute difference, in Lab units (the mean of a and b), between each
+    frame's ab and the previous frame's ab warped along the flow of the gray frames,
+    over pixels whose flow passes the forward-backward check. Holds one frame.
+    """
+
+    def __init__(self, estimator=None):
+        self._estimator = estimator or cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._previous = None
+        self._total = 0.0
+        self._count = 0
+
+    def add(self, ab: np.ndarray, gray: np.ndarray) -> None:
+        """The next frame: ``ab`` float (h, w, 2) ``ab_norm``, ``gray`` uint8 (h, w)."""
+        ab = np.asarray(ab, np.float32)
+        if self._previous is not None:
+            previous_ab, previous_gray = self._previous
+            backward = flow(previous_gray, gray, self._estimator)
+            forward = self._estimator.calc(previous_gray, gray, None)
+            trusted = flow_confidence(backward, forward) > 0.5
+            difference = np.abs(ab - warp(previous_ab, backward)).mean(axis=-1) * 110.0
+            self._total += float(difference[trusted].sum())
+            self._count += int(trusted.sum())
+        self._previous = (ab, gray)
+
+    @property
+    def value(self) -> float:
+        """Lab units (0 for colour that moves exactly with its content); NaN before two
+        frames."""
+        return self._total / self._count if self._count else float("nan")
+
+
+def warping_error(frames_ab, grays) -> float:
+    """:class:`WarpingError` of a whole sequence.
 
     Args:
         frames_ab: iterable of float (h, w, 2) ``ab_norm``.
         grays: iterable of uint8 (h, w), the same frames' lightness.
-
-    Returns:
-        Lab units (0 for a sequence whose colour moves exactly with its content); NaN
-        for fewer than two frames.
     """
-    estimator = estimator or cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    total, count = 0.0, 0
-    previous = None
+    measure = WarpingError()
     for ab, gray in zip(frames_ab, grays, strict=True):
-        if previous is not None:
-            previous_ab, previous_gray = previous
-            backward = flow(previous_gray, gray, estimator)
-            forward = estimator.calc(previous_gray, gray, None)
-            trusted = flow_confidence(backward, forward) > 0.5
-            difference = np.abs(ab - warp(previous_ab, backward)).sum(axis=-1) * 110.0 / 2
-            total += float(difference[trusted].sum())
-            count += int(trusted.sum())
-        previous = (np.asarray(ab, np.float32), gray)
-    return total / count if count else float("nan")
+        measure.add(ab, gray)
+    return measure.value
