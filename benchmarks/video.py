@@ -19,7 +19,7 @@ import numpy as np
 _MEMORY_SCRIPT = """
 import resource, sys
 from kcolor.video import colorize_video
-colorize_video(sys.argv[1], sys.argv[2], "mobilenet", size=256, precision="float32")
+colorize_video(sys.argv[1], sys.argv[2], "default", size=256, precision="float32")
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -61,10 +61,10 @@ def bench_video(args) -> list[dict]:
     from kcolor.video import TemporalSettings
 
     if args.quick:
-        sizes, frames, models, precisions = [(96, 64)], 6, ["mobilenet"], ["float32"]
+        sizes, frames, models, precisions = [(96, 64)], 6, ["default"], ["float32"]
     else:
         sizes, frames = [(640, 360), (1280, 720)], 48
-        models, precisions = ["mobilenet", "gan"], ["float32", "int8"]
+        models, precisions = ["default", "gan"], ["float32", "int8"]
     modes = {
         "frame-by-frame": TemporalSettings(enabled=False),
         "temporal": TemporalSettings(),
@@ -122,8 +122,8 @@ def bench_video_memory(args) -> list[dict]:
     return [
         {
             "name": "video-memory",
-            "work": f"colorize_video on {width}x{height} H.264 in a fresh process (mobilenet, "
-            "temporal fusion)",
+            "work": f"colorize_video on {width}x{height} H.264 in a fresh process "
+            "(the default model, temporal fusion)",
             "kcolor": f"peak RSS {peaks[long]:.0f} MB for {long} frames",
             "baseline": f"peak RSS {peaks[short]:.0f} MB for {short} frames",
             "ratio": peaks[long] / peaks[short],

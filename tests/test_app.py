@@ -14,6 +14,7 @@ from PIL import Image
 
 from kcolor import cli
 from kcolor.app import running_app
+from kcolor.models import presets
 
 gradio_client = pytest.importorskip("gradio_client", reason="the app's tests need kcolor[app]")
 
@@ -23,6 +24,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
+
+DEFAULT = presets.read_manifest()["default"]  # the bundled default model's name
 
 # Small photos and a small processing size keep each drop to a fraction of a second.
 SIZE = 64
@@ -52,7 +55,7 @@ def client(app, tmp_path):
     return gradio_client.Client(app.address, verbose=False, download_files=str(tmp_path / "got"))
 
 
-def colorize(client, paths, model="mobilenet", samples=1, seed="", precision="float32"):
+def colorize(client, paths, model=DEFAULT, samples=1, seed="", precision="float32"):
     files = [gradio_client.handle_file(str(path)) for path in paths]
     return client.predict(files, model, samples, seed, precision, SIZE, api_name="/colorize")
 
@@ -64,11 +67,11 @@ def pixels(path):
 def test_a_photo_comes_out_as_kcolor_colorize_writes_it(client, tmp_path):
     photo = write_photo(tmp_path / "old photo.png", 50, 70)
     before_after, gallery, downloads, report = colorize(client, [photo])
-    assert report.startswith("Colorized 1 of 1 file(s) with mobilenet")
+    assert report.startswith(f"Colorized 1 of 1 file(s) with {DEFAULT}")
     full = next(path for path in downloads if path.endswith(".png"))
     assert os.path.basename(full) == "old photo.png"
     status = cli.main([
-        "colorize", photo, "-o", str(tmp_path / "cli"), "--model", "mobilenet",
+        "colorize", photo, "-o", str(tmp_path / "cli"), "--model", DEFAULT,
         "--size", str(SIZE), "--precision", "float32", "--quiet",
     ])  # fmt: skip
     assert status == 0
@@ -141,7 +144,7 @@ def test_settings_a_page_cannot_run_get_a_message(client, tmp_path):
     with pytest.raises(gradio_client.exceptions.AppError, match="seed must be a whole number"):
         colorize(client, [photo], model="gan", seed="seven")
     with pytest.raises(gradio_client.exceptions.AppError, match="Drop one or more photos"):
-        client.predict([], "mobilenet", 1, "", "auto", SIZE, api_name="/colorize")
+        client.predict([], DEFAULT, 1, "", "auto", SIZE, api_name="/colorize")
 
 
 def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
@@ -156,7 +159,7 @@ def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
 def test_the_page_answers_a_second_browser_while_a_drop_runs(client, app, tmp_path):
     photos = [write_photo(tmp_path / f"p{k:02d}.png", 120, 160, seed=k) for k in range(20)]
     files = [gradio_client.handle_file(path) for path in photos]
-    job = client.submit(files, "mobilenet", 1, "", "float32", 256, api_name="/colorize")
+    job = client.submit(files, DEFAULT, 1, "", "float32", 256, api_name="/colorize")
     progress = []  # the page's progress bar: photos done of 20
     while not progress and not job.done():
         progress.extend(job.status().progress_data or [])
@@ -165,7 +168,7 @@ def test_the_page_answers_a_second_browser_while_a_drop_runs(client, app, tmp_pa
         assert response.status == 200 and b"kcolor" in response.read()
     assert not job.done()  # answered while the drop was still running
     # A second drop waits for the first, with its place in the queue shown.
-    second = client.submit(files[:1], "mobilenet", 1, "", "float32", SIZE, api_name="/colorize")
+    second = client.submit(files[:1], DEFAULT, 1, "", "float32", SIZE, api_name="/colorize")
     waiting = set()  # (place in the queue, what the first drop was doing meanwhile)
     while not second.done():
         status = second.status()

@@ -19,7 +19,7 @@ GROUPS = {
         ["hc-train", "hc-head", "hc-inference", "hc-bfloat16"],
     ),
     "trunks": (["trunks"], ["trunk-mobilenet_v2-1.0", "trunk-mobilenet-0.25"]),
-    "video": (["video", "video-memory"], ["video-mobilenet-float32-64p", "video-memory"]),
+    "video": (["video", "video-memory"], ["video-default-float32-64p", "video-memory"]),
     "colorize": (["colorize", "colorize-memory"], ["colorize", "colorize-memory"]),
     "train": (["train"], [*["train-hypercolumn"] * 3, *["train-gan"] * 3]),
     "export": (

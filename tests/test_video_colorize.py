@@ -32,10 +32,10 @@ def flicker(path):
 
 def test_a_video_comes_out_whole_and_steadier_than_frame_by_frame(clip, tmp_path):
     steady = colorize_video(
-        clip, tmp_path / "steady.mp4", "mobilenet", size=SIZE, precision="float32"
+        clip, tmp_path / "steady.mp4", "default", size=SIZE, precision="float32"
     )
     alone = colorize_video(
-        clip, tmp_path / "alone.mp4", "mobilenet", size=SIZE, precision="float32",
+        clip, tmp_path / "alone.mp4", "default", size=SIZE, precision="float32",
         temporal=TemporalSettings(enabled=False),
     )  # fmt: skip
     assert steady.frames == alone.frames == 16 and steady.predicted == 16 and steady.cuts == 0
@@ -53,7 +53,7 @@ def test_keyframes_run_the_network_on_every_kth_frame(clip, tmp_path):
     result = colorize_video(
         clip,
         tmp_path / "k.mp4",
-        "mobilenet",
+        "default",
         size=SIZE,
         temporal=TemporalSettings(keyframe_interval=4),
     )
@@ -73,9 +73,7 @@ def test_the_gan_keeps_one_seed_for_the_whole_video(clip, tmp_path, tiny_model_f
 
 
 def test_frames_stream_from_a_generator(clip):
-    frames = colorized_frames(
-        clip, "mobilenet", size=SIZE, temporal=TemporalSettings(enabled=False)
-    )
+    frames = colorized_frames(clip, "default", size=SIZE, temporal=TemporalSettings(enabled=False))
     first = next(frames)
     assert first[1].shape == first[0].rgb.shape == (96, 128, 3) and first[0].pts == 0
     assert sum(1 for _ in frames) == 15
@@ -85,7 +83,7 @@ def test_no_overwrite_and_no_partial_file(clip, tmp_path):
     out = tmp_path / "out.mp4"
     out.write_bytes(b"precious")
     with pytest.raises(outputs.OutputExists, match="out.mp4 exists"):
-        colorize_video(clip, out, "mobilenet", size=SIZE)
+        colorize_video(clip, out, "default", size=SIZE)
     assert out.read_bytes() == b"precious"
 
     class Interrupting:
@@ -106,10 +104,10 @@ def test_no_overwrite_and_no_partial_file(clip, tmp_path):
     from kcolor import api
 
     with pytest.raises(KeyboardInterrupt):
-        colorize_video(clip, out, Interrupting(api.open_colorizer("mobilenet", SIZE)), force=True)
+        colorize_video(clip, out, Interrupting(api.open_colorizer("default", SIZE)), force=True)
     assert out.read_bytes() == b"precious"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.mp4"]
-    colorize_video(clip, out, "mobilenet", size=SIZE, force=True)
+    colorize_video(clip, out, "default", size=SIZE, force=True)
     assert io.probe(out).frames == 16
 
 
