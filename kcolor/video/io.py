@@ -81,17 +81,23 @@ def _open(path: str):
 
 
 def probe(path) -> VideoInfo:
-    """Read a video's header.
+    """Read a video's header and its first frame (whose rotation says which way is up).
 
     Raises:
-        VideoReadError: naming ``path`` when it is not a readable video.
+        VideoReadError: naming ``path`` when it is not a readable video or holds no frame.
     """
     path = os.fspath(path)
     container = _open(path)
     try:
         stream = container.streams.video[0]
-        width, height = stream.codec_context.width, stream.codec_context.height
-        if _stream_rotation(stream) % 180:
+        try:
+            first = next(container.decode(stream), None)
+        except (av.FFmpegError, ValueError) as error:
+            raise VideoReadError(f"{path}: cannot decode the video ({_reason(error)})") from error
+        if first is None:
+            raise VideoReadError(f"{path}: the video holds no frame")
+        width, height = first.width, first.height
+        if round(first.rotation or 0) % 180:
             width, height = height, width
         return VideoInfo(
             width=width,
@@ -103,15 +109,6 @@ def probe(path) -> VideoInfo:
         )
     finally:
         container.close()
-
-
-def _stream_rotation(stream) -> int:
-    """Degrees of the stream's display rotation as FFmpeg reports them (0 when none)."""
-    side_data = getattr(stream, "side_data", None) or {}
-    try:
-        return int(side_data.get("DISPLAYMATRIX", 0) or 0) % 360
-    except (TypeError, ValueError):
-        return 0
 
 
 def _upright(frame) -> np.ndarray:
