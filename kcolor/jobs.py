@@ -268,7 +268,7 @@ def colorize_files(
     """Colorize every job's input into its outputs (see :func:`plan_jobs`).
 
     Args:
-        jobs: ``outputs.Job`` items.
+        jobs: :class:`Job` items (see :func:`plan_jobs`).
         colorizer: the model and processing size (``model_input`` and ``predict_ab``,
             as :func:`kcolor.make_colorizer` gives).
         samples: colourings per image (more than 1 needs the GAN).

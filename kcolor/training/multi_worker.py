@@ -2,7 +2,7 @@
 
 Kept in this one module, applied only while a multi-worker run trains (a context manager
 that restores Keras afterwards), and only for the Keras versions checked here.
-``tests/test_multi_worker.py`` runs a two-worker ``fit`` without them and expects the
+``tests/test_training_multi_worker.py`` runs a two-worker ``fit`` without them and expects the
 failure, so the day Keras fixes the bugs that test says these can go.
 
 1. keras-team/keras#20585: before the first step, Keras builds the model from one batch
