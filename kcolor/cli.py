@@ -281,6 +281,14 @@ def _add_temporal_arguments(command: argparse.ArgumentParser):
         "off: colour every frame on its own",
     )
     videos.add_argument(
+        "--temporal-strength",
+        type=float,
+        default=0.8,
+        metavar="S",
+        help="weight of the colour carried from the previous frame where the motion is "
+        "followed, 0 to below 1 (0.8)",
+    )
+    videos.add_argument(
         "--keyframe-interval",
         type=int,
         default=1,
@@ -383,7 +391,11 @@ def _colorize(args: argparse.Namespace) -> int:
 def _temporal_settings(args: argparse.Namespace):
     from kcolor.video import TemporalSettings
 
-    return TemporalSettings(enabled=args.temporal == "on", keyframe_interval=args.keyframe_interval)
+    return TemporalSettings(
+        enabled=args.temporal == "on",
+        strength=args.temporal_strength,
+        keyframe_interval=args.keyframe_interval,
+    )
 
 
 def _run_jobs(args: argparse.Namespace, colorize_files) -> int:

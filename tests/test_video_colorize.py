@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from helpers.videos import audio_packets, frame_times, pan, textured_photo, write_video
 
-from kcolor import cli, color, outputs
+from kcolor import cli, color, inference, outputs
 from kcolor.video import TemporalSettings, colorize_video, colorized_frames, io
 from kcolor.video.temporal import warping_error
 
@@ -155,3 +155,67 @@ def test_evaluate_scores_a_video_beside_frame_by_frame_and_the_original(clip, tm
     assert "flicker (Lab)" in capsys.readouterr().out
     assert cli.main(["evaluate", str(clip), str(tmp_path / "photo.png")]) == 1
     assert "separate runs" in capsys.readouterr().err
+
+
+def test_a_tracked_patch_keeps_its_colour(tmp_path):
+    """On a pan with known motion, the colour of a patch followed across the frames
+    varies by less than 2 Lab units (frame by frame, for comparison, by more)."""
+    step, frames = 3, 16
+    source = tmp_path / "pan.mp4"
+    write_video(source, pan(textured_photo(120, 220, seed=5), frames, 120, 160, step=step))
+    spread = {}
+    for name, settings in (
+        ("steady", TemporalSettings()),
+        ("alone", TemporalSettings(enabled=False)),
+    ):
+        out = tmp_path / f"{name}.mp4"
+        colorize_video(source, out, "default", size=96, temporal=settings)
+        patches = []
+        for k, frame in enumerate(io.read_frames(out)):
+            left = 100 - step * k  # the content moves left by `step` each frame
+            patch = frame.rgb[50:66, left : left + 16].astype(np.float32) / 255
+            patches.append(np.asarray(color.rgb_to_lab(patch))[..., 1:].mean(axis=(0, 1)))
+        patches = np.array(patches)
+        spread[name] = float(np.linalg.norm(patches - patches.mean(axis=0), axis=1).max())
+    assert spread["steady"] < 2.0
+    assert spread["steady"] < spread["alone"]
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.mp4", b"", "not a video FFmpeg can read"),
+        ("notes.mp4", b"a text file named like a video\n" * 20, "not a video FFmpeg can read"),
+    ],
+)
+def test_hostile_videos_fail_alone_with_a_reason(clip, tmp_path, capsys, name, content, reason):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / name).write_bytes(content)
+    (folder / "good.mp4").write_bytes(clip.read_bytes())
+    status = cli.main(
+        ["colorize", str(folder), "-o", str(tmp_path / "out"), "--size", "32", "--quiet"]
+    )
+    err = capsys.readouterr().err
+    assert status == 1 and f"{name}: {reason}" in err
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["good.mp4"]
+
+
+def test_a_file_without_video_and_a_video_over_the_pixel_limit_are_refused(clip, tmp_path):
+    import av
+
+    sound = tmp_path / "sound.mp4"
+    with av.open(str(sound), "w") as output:
+        stream = output.add_stream("aac", rate=16000)
+        stream.layout = "mono"
+        chunk = av.AudioFrame.from_ndarray(
+            np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+        )
+        chunk.sample_rate, chunk.pts = 16000, 0
+        output.mux(stream.encode(chunk))
+        output.mux(stream.encode(None))
+    with pytest.raises(io.VideoReadError, match="sound.mp4: holds no video stream"):
+        colorize_video(sound, tmp_path / "out.mp4", "default")
+    with pytest.raises(inference.ImageTooLarge, match="128x96 pixels is over the limit of 10,000"):
+        colorize_video(clip, tmp_path / "big.mp4", "default", max_pixels=10_000)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["sound.mp4"]

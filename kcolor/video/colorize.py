@@ -42,6 +42,8 @@ class TemporalSettings:
     keyframe_interval: int = 1
 
     def __post_init__(self):
+        if not 0.0 <= self.strength < 1.0:
+            raise ConfigError(f"strength must be in [0, 1). Received: {self.strength}")
         if self.keyframe_interval < 1:
             raise ConfigError(
                 f"keyframe_interval must be at least 1. Received: {self.keyframe_interval}"
