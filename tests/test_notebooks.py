@@ -82,3 +82,19 @@ def test_train_gan_notebook(notebook_env):
     assert (notebook_env / "run" / "model.keras").is_file()
     text = "".join(o.text for o in outputs_of(notebook, "stream") if o.name == "stdout")
     assert "diversity:" in text
+
+
+def test_colorize_video_notebook(notebook_env, monkeypatch, tiny_model_files):
+    from helpers.videos import pan, write_video
+
+    clip = notebook_env / "clip.mp4"
+    write_video(clip, pan(colour_photo(48, 120, 3), 8, 48, 64, step=3), audio_seconds=0.3)
+    monkeypatch.setenv("KCOLOR_VIDEO", str(clip))
+    monkeypatch.setenv("KCOLOR_VIDEO_OUTPUT", str(notebook_env / "out.mp4"))
+    monkeypatch.setenv("KCOLOR_MODEL", tiny_model_files["hypercolumn"])
+    notebook = execute("04_colorize_video.ipynb", notebook_env)
+    assert (notebook_env / "out.mp4").is_file()
+    images = [o for o in outputs_of(notebook, "display_data") if "image/png" in o.data]
+    assert len(images) == 4
+    text = "".join(o.text for o in outputs_of(notebook, "stream") if o.name == "stdout")
+    assert "wrote" in text and "flicker (Lab)" in text
