@@ -203,3 +203,17 @@ def test_trunk_weights_dequantizes_a_tflite_classifier(tmp_path):
     original = classifier.layers[1].get_layer("block_16_project").get_weights()[0]
     loaded = trunk.get_layer("block_16_project").get_weights()[0]
     assert np.corrcoef(original.ravel(), loaded.ravel())[0, 1] > 0.99
+
+
+def test_video_strip_has_a_row_per_frame(tmp_path, tiny_model_files):
+    from helpers.videos import pan, write_video
+
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, pan(colour_photo(48, 120, 3), 6, 48, 64, step=3))
+    strip = tmp_path / "strip.png"
+    arguments = ("--frames", 0, 2, 4, "--model", tiny_model_files["hypercolumn"], "--height", 48)
+    run_script("video_strip.py", clip, "-o", strip, *arguments)
+    with Image.open(strip) as image:
+        assert image.size == (4 * 64, 18 + 3 * 48)
+    again = run_script_in_process(SCRIPTS / "video_strip.py", clip, "-o", strip, *arguments)
+    assert again.returncode == 1 and "exists" in again.stderr
