@@ -2,6 +2,7 @@
 source's timestamps, size and audio."""
 
 import types
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -53,6 +54,39 @@ def test_containers_one_frame_no_audio_and_odd_sizes(tmp_path, suffix, size):
     info = io.probe((tmp_path / "out").with_suffix(suffix))
     assert (info.width, info.height, info.audio_streams) == (width, height, 0)
     assert len(list(io.read_frames((tmp_path / "out").with_suffix(suffix)))) == 1
+
+
+def test_timestamps_handed_out_of_order_are_put_back_in_order(monkeypatch):
+    """AVI stores decoding times only: with B-frames FFmpeg hands frames, which come in
+    display order, the timestamps of decoding order (1, 2, 4, 3, 5, ...)."""
+    order = [1, 2, 4, 3, 5, 7, 6, 8, 10, 9, 11, 12]
+
+    class FakeFrame:
+        def __init__(self, index, pts):
+            self.pts, self.time_base, self.rotation, self.index = pts, Fraction(1, 25), 0, index
+
+        def to_ndarray(self, format):
+            return np.full((2, 2, 3), self.index, np.uint8)
+
+    stream = types.SimpleNamespace(time_base=Fraction(1, 25), thread_type=None)
+    container = types.SimpleNamespace(
+        streams=types.SimpleNamespace(video=[stream]),
+        decode=lambda stream: iter([FakeFrame(k, pts) for k, pts in enumerate(order)]),
+        close=lambda: None,
+    )
+    monkeypatch.setattr(io, "_open", lambda path: container)
+    frames = list(io.read_frames("film.avi"))
+    assert [frame.pts for frame in frames] == sorted(order)
+    assert [int(frame.rgb[0, 0, 0]) for frame in frames] == list(range(12))  # display order kept
+
+
+def test_avi_with_b_frames_is_copied_with_increasing_timestamps(tmp_path):
+    source = tmp_path / "b_frames.avi"
+    write_video(source, pan(textured_photo(48, 140), 12, 48, 64, step=3), codec="mpeg4",
+                options={"bf": "2", "qscale": "2"}, time_base=Fraction(1, 25))  # fmt: skip
+    copy_video(source, tmp_path / "copy.avi")
+    times = [frame.pts for frame in io.read_frames(tmp_path / "copy.avi")]
+    assert len(times) == 12 and all(b > a for a, b in zip(times, times[1:], strict=False))
 
 
 def test_rotation_metadata_turns_frames_upright():

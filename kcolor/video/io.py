@@ -7,8 +7,10 @@ variable, and the frame count, rate and duration are the source's), the frame si
 every audio stream, copied packet for packet.
 """
 
+import collections
 import dataclasses
 import fractions
+import heapq
 import os
 
 import av
@@ -120,8 +122,17 @@ def _upright(frame) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
 
 
+# Frames held back to put timestamps in order: enough for the B-frame runs of common
+# encoders.
+_REORDER_DEPTH = 8
+
+
 def read_frames(path):
-    """Yield the video's frames (:class:`Frame`) in decoding order, one at a time.
+    """Yield the video's frames (:class:`Frame`) in display order, one at a time.
+
+    Decoders give frames in display order, but some containers (AVI, which stores no
+    presentation times) hand them timestamps in decoding order; so the timestamps of the
+    last few frames are sorted before they are given out (a no-op where they are right).
 
     Raises:
         VideoReadError: naming ``path`` when it cannot be opened or decoded.
@@ -132,16 +143,23 @@ def read_frames(path):
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         decoded = container.decode(stream)
+        waiting, stamps = collections.deque(), []
         while True:
             try:
-                frame = next(decoded)
-            except StopIteration:
-                return
+                frame = next(decoded, None)
             except (av.FFmpegError, ValueError) as error:
                 raise VideoReadError(
                     f"{path}: cannot decode the video ({_reason(error)})"
                 ) from error
-            yield Frame(_upright(frame), frame.pts, frame.time_base or stream.time_base)
+            if frame is not None:
+                waiting.append((_upright(frame), frame.time_base or stream.time_base))
+                if frame.pts is not None:
+                    heapq.heappush(stamps, frame.pts)
+            while waiting and (frame is None or len(waiting) > _REORDER_DEPTH):
+                rgb, time_base = waiting.popleft()
+                yield Frame(rgb, heapq.heappop(stamps) if stamps else None, time_base)
+            if frame is None:
+                return
     finally:
         container.close()
 
@@ -191,6 +209,7 @@ class VideoWriter:
             self._source.close()
             raise KcolorError(f"cannot encode {extension} video ({_reason(error)})") from error
         self._pending_audio = None
+        self._last_pts = None
 
     def _add_video_stream(self, codec: str, width: int, height: int, crf: int):
         source_stream = self._source.streams.video[0]
@@ -207,12 +226,22 @@ class VideoWriter:
 
     def write(self, rgb: np.ndarray, pts: int | None, time_base: fractions.Fraction) -> None:
         """Encode one uint8 RGB frame (H, W, 3) at timestamp ``pts`` (in ``time_base``
-        seconds), after the audio that starts before it."""
-        if pts is not None:
+        seconds), after the audio that starts before it. A missing or repeated timestamp
+        becomes the previous one plus one unit (encoders need them increasing).
+
+        Raises:
+            KcolorError: the encoder or the container refused the frame.
+        """
+        if pts is None or (self._last_pts is not None and pts <= self._last_pts):
+            pts = 0 if self._last_pts is None else self._last_pts + 1
+        self._last_pts = pts
+        try:
             self._copy_audio_until(float(pts * time_base))
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts, frame.time_base = pts, time_base
-        self._output.mux(self._video.encode(frame))
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts, frame.time_base = pts, time_base
+            self._output.mux(self._video.encode(frame))
+        except (av.FFmpegError, ValueError) as error:
+            raise KcolorError(f"cannot encode the video ({_reason(error)})") from error
 
     def _copy_audio_until(self, seconds: float | None) -> None:
         """Copy the source's audio packets that start before ``seconds`` (all when None),
@@ -236,8 +265,11 @@ class VideoWriter:
     def __exit__(self, kind, error, traceback):
         try:
             if kind is None:
-                self._output.mux(self._video.encode(None))
-                self._copy_audio_until(None)
+                try:
+                    self._output.mux(self._video.encode(None))
+                    self._copy_audio_until(None)
+                except (av.FFmpegError, ValueError) as failure:
+                    raise KcolorError(f"cannot encode the video ({_reason(failure)})") from failure
         finally:
             self._output.close()
             self._source.close()

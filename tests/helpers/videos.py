@@ -16,23 +16,28 @@ def pan(photo: np.ndarray, frames: int, height: int, width: int, step: int = 2):
     return [photo[:height, k * step : k * step + width].copy() for k in range(frames)]
 
 
-def write_video(path, frames, *, milliseconds=None, audio_seconds=0.0, codec="libx264"):
+def write_video(
+    path, frames, *, milliseconds=None, audio_seconds=0.0, codec="libx264", options=None,
+    time_base=TIME_BASE,
+):  # fmt: skip
     """Write ``frames`` (uint8 RGB arrays) at the given timestamps (milliseconds; 40 ms
-    apart by default), with a sine tone of ``audio_seconds`` (AAC) if above 0."""
+    apart by default), with a sine tone of ``audio_seconds`` (AAC) if above 0; ``options``
+    for the encoder (x264's crf 10 by default); timestamps in units of ``time_base``
+    seconds (AVI's is one frame: 1/25)."""
     height, width = frames[0].shape[:2]
     milliseconds = milliseconds or [40 * k for k in range(len(frames))]
     with av.open(str(path), "w") as output:
         video = output.add_stream(codec, rate=25)
         video.width, video.height = width, height
         video.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-        video.time_base = video.codec_context.time_base = TIME_BASE
-        video.options = {"crf": "10"}
+        video.time_base = video.codec_context.time_base = time_base
+        video.options = options if options is not None else {"crf": "10"}
         audio = output.add_stream("aac", rate=AUDIO_RATE) if audio_seconds else None
         if audio is not None:
             audio.layout = "mono"
         for rgb, time in zip(frames, milliseconds, strict=True):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame.pts, frame.time_base = time, TIME_BASE
+            frame.pts, frame.time_base = round(time / 1000 / time_base), time_base
             output.mux(video.encode(frame))
         output.mux(video.encode(None))
         if audio is not None:
