@@ -510,6 +510,11 @@ def colorize_served(
     for job in jobs:
         if run.skipped(job):
             continue
+        if is_video_job(job):
+            run.fail(
+                job, "a video is colorized on this computer (kcolor colorize), not by a server"
+            )
+            continue
         try:
             pending.append((job, serving.upright_bytes(job.source, max_pixels)))
         except inference.ImageReadError as error:

@@ -88,3 +88,18 @@ def test_the_pipeline_reads_ahead_within_its_budget(tiny_model_files, photo_fold
     for index, call in enumerate(colorizer.calls):
         assert index + 1 <= call["decoded"] <= index + 1 + 2
         assert call["written"] >= index - 2
+
+
+def test_a_served_run_leaves_videos_to_the_local_path(tmp_path):
+    class NoServer:
+        def signature_inputs(self):
+            return {"image"}
+
+        def colorize_each(self, images, seeds):
+            raise AssertionError("nothing should be sent")
+
+    job = batch.Job(str(tmp_path / "film.mp4"), (str(tmp_path / "out" / "film.mp4"),))
+    report = batch.colorize_served(NoServer(), [job], progress=False)
+    assert report.failed == [
+        (job.source, "a video is colorized on this computer (kcolor colorize), not by a server")
+    ]
