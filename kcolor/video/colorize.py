@@ -57,13 +57,13 @@ class TemporalSettings:
 @dataclasses.dataclass(frozen=True)
 class VideoResult:
     """What a colorized video was: frames written, shot cuts found, network calls made,
-    the seed used (GAN; None otherwise) and the output path (None for a generator)."""
+    the seed used (GAN; None otherwise) and the output path."""
 
     frames: int
     cuts: int
     predicted: int
     seed: int | None
-    destination: str | None = None
+    destination: str
 
 
 def gray_uint8(l_norm) -> np.ndarray:
@@ -166,8 +166,13 @@ def colorized_frames(
         seed: the GAN's seed for the whole video (None: one at random).
         max_pixels: refuse a video whose frames have more pixels (None: no limit).
     """
+    source = os.fspath(source)
     colorizer = _colorizer(model, size, precision)
-    yield from _colour_frames(os.fspath(source), colorizer, temporal, seed, max_pixels)[0]
+    info = io.probe(source)
+    inference.check_pixels(source, info.width, info.height, max_pixels)
+    colourer = _FrameColourer(colorizer, temporal, seed)
+    for frame in prefetched(io.read_frames(source), FRAMES_IN_FLIGHT):
+        yield frame, inference.compose(frame.rgb, colourer.ab(frame.rgb))
 
 
 def _colorizer(model, size: int, precision: str):
@@ -176,20 +181,6 @@ def _colorizer(model, size: int, precision: str):
     if model is None or isinstance(model, (str, os.PathLike)):
         return api.open_colorizer(None if model is None else os.fspath(model), size, precision)
     return api.make_colorizer(model, size, precision)
-
-
-def _colour_frames(path: str, colorizer, temporal, seed, max_pixels):
-    """``(frames, colourer)``: a generator of ``(frame, rgb)`` and the colourer whose
-    counters it advances."""
-    info = io.probe(path)
-    inference.check_pixels(path, info.width, info.height, max_pixels)
-    colourer = _FrameColourer(colorizer, temporal, seed)
-
-    def frames():
-        for frame in prefetched(io.read_frames(path), FRAMES_IN_FLIGHT):
-            yield frame, inference.compose(frame.rgb, colourer.ab(frame.rgb))
-
-    return frames(), colourer
 
 
 def colorize_video(
