@@ -304,7 +304,7 @@ def _add_model_arguments(command: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         help="a .keras or .tflite model file (or the name of a bundled model: default, "
-        "mobilenet, hypercolumn, gan)",
+        "mobilenet_v2, hypercolumn, gan)",
     )
     command.add_argument(
         "--size", type=int, default=256, help="shorter side of the processing size (256)"

@@ -104,7 +104,7 @@ def main(argv=None) -> int:
         "--name",
         required=True,
         type=_bundled_name,
-        help="the bundled name users pass to --model (hypercolumn, mobilenet, gan, ...)",
+        help="the bundled name users pass to --model (hypercolumn, mobilenet_v2, gan, ...)",
     )
     parser.add_argument("--report", type=Path, help="kcolor evaluate --json report")
     parser.add_argument("--default", action="store_true", help="the model used by default")

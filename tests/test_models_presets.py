@@ -228,8 +228,8 @@ def test_bundle_script_stores_a_run_with_its_record(tmp_path):
 
 def test_the_shipped_models_load_checked_and_fit_the_budget():
     manifest = bundled.read_manifest()
-    assert manifest["default"] == "mobilenet"
-    assert set(manifest["models"]) == {"mobilenet", "hypercolumn", "gan"}
+    assert manifest["default"] == "mobilenet_v2"
+    assert set(manifest["models"]) == {"mobilenet_v2", "hypercolumn", "gan"}
     files = list(bundled.weights_folder().iterdir())
     assert sum(path.stat().st_size for path in files) <= 50_000_000
     for entry in manifest["models"].values():
@@ -237,14 +237,14 @@ def test_the_shipped_models_load_checked_and_fit_the_budget():
         assert entry["training"]["steps"] > 0 and entry["training"]["data"]
         assert entry["metrics"]["model"]["psnr"] > 0
     default = kcolor.load_model()
-    assert isinstance(default, HypercolumnColorizer) and default.trunk_name == "mobilenet"
-    assert kcolor.load_model("mobilenet") is default
+    assert isinstance(default, HypercolumnColorizer) and default.trunk_name == "mobilenet_v2"
+    assert kcolor.load_model("mobilenet_v2") is default
     assert kcolor.load_model("hypercolumn").trunk_name == "vgg16"  # the paper's model
     gan = kcolor.load_model("gan")
-    # The GAN is guided by the bundled hypercolumn model, whose weights it does not repeat.
+    # The GAN is guided by the bundled default model, whose weights it does not repeat.
     assert isinstance(gan, GuidedColorGenerator) and gan.generator.guided
     assert manifest["models"]["gan"]["guide"] == {
-        "name": "hypercolumn",
-        "sha256": manifest["models"]["hypercolumn"]["sha256"],
+        "name": "mobilenet_v2",
+        "sha256": manifest["models"]["mobilenet_v2"]["sha256"],
     }
     assert manifest["models"]["gan"]["bytes"] < 1_000_000

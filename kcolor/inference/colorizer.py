@@ -440,7 +440,7 @@ def load_model(model=None):
 
     Args:
         model: None or "default" (the bundled default model), a bundled model's name
-            (``kcolor.models.presets.available()``: "mobilenet", "hypercolumn", "gan"),
+            (``kcolor.models.presets.available()``: "mobilenet_v2", "hypercolumn", "gan"),
             a path to a ``.keras`` file, or a loaded model.
 
     Returns:
