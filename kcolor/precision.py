@@ -73,30 +73,42 @@ def config_key(model: keras.Model) -> str:
     return json.dumps(model.get_config(), sort_keys=True, default=str)
 
 
-# One bfloat16 copy per model object and config: building one takes a second or two,
-# and kcolor.colorize in a loop asks for it on every call.
-_BFLOAT16_COPIES = weakref.WeakKeyDictionary()
+# One copy per model object, policy and config: building one takes a second or two, and
+# kcolor.colorize in a loop asks for it on every call.
+_POLICY_COPIES = weakref.WeakKeyDictionary()
 
 
-def in_bfloat16(model: keras.Model) -> keras.Model:
-    """A copy of ``model`` under the ``mixed_bfloat16`` policy with its current weights.
+def in_policy(model: keras.Model, policy: str) -> keras.Model:
+    """A copy of ``model`` under the dtype ``policy`` with its current weights.
 
     Built from the model's config with every (nested) model's ``dtype`` set to that
     policy, while it is also the global one, for layers made without a config of their
-    own (the global policy is put back afterwards). The copy is made once per model and
-    config, and given the model's weights on every call, so a model trained further, or
-    with changed decoding settings, is copied as it is now.
+    own (the global policy is put back afterwards). The copy is made once per model,
+    policy and config, and given the model's weights on every call, so a model trained
+    further, or with changed decoding settings, is copied as it is now.
     """
     key = config_key(model)
-    cached = _BFLOAT16_COPIES.get(model)
+    copies = _POLICY_COPIES.setdefault(model, {})
+    cached = copies.get(policy)
     if cached is None or cached[0] != key:
-        with policy_scope("mixed_bfloat16"):
-            config = _with_dtype_policy(model.get_config(), "mixed_bfloat16")
+        with policy_scope(policy):
+            config = _with_dtype_policy(model.get_config(), policy)
             copy = type(model).from_config(config)
-        cached = _BFLOAT16_COPIES[model] = (key, copy)
+        cached = copies[policy] = (key, copy)
     copy = cached[1]
     copy.set_weights(model.get_weights())
     return copy
+
+
+def in_bfloat16(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` under the ``mixed_bfloat16`` policy (see :func:`in_policy`)."""
+    return in_policy(model, "mixed_bfloat16")
+
+
+def in_float32(model: keras.Model) -> keras.Model:
+    """``model`` if it computes in float32, else a float32 copy of it (a model saved while
+    it trained in mixed precision computes in bfloat16 until copied)."""
+    return model if model.compute_dtype == "float32" else in_policy(model, "float32")
 
 
 @contextlib.contextmanager

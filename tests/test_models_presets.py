@@ -64,6 +64,19 @@ def test_write_then_load_gives_the_same_model_in_float16_storage(tmp_path):
     assert isinstance(bundled.load(None, tmp_path), HypercolumnColorizer)
 
 
+def test_a_model_trained_in_mixed_precision_is_stored_to_compute_in_float32(tmp_path):
+    model = HypercolumnColorizer(
+        trunk="mobilenet_v2", trunk_alpha=0.35, head_units=8, bins=8, dtype="mixed_bfloat16"
+    )
+    model(np.zeros((1, 32, 32, 1), "float32"))
+    bundled.write(model, "mixed", tmp_path, {})
+    loaded = bundled.load("mixed", tmp_path)
+    assert model.dtype_policy.name == "mixed_bfloat16"
+    assert loaded.dtype_policy.name == "float32" and loaded.compute_dtype == "float32"
+    output = loaded.predict_ab(np.zeros((1, 32, 32, 1), "float32"))
+    assert output.dtype == "float32"
+
+
 def test_missing_or_corrupt_weights_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no bundled models"):
         bundled.load("hypercolumn", tmp_path)

@@ -105,3 +105,22 @@ def test_colorize_takes_a_precision(tiny_model_files):
     )
     assert full.shape == half.shape == photo.shape
     assert np.abs(full.astype(int) - half.astype(int)).mean() < 3
+
+
+def test_a_model_saved_in_mixed_precision_runs_in_the_precision_asked_for(tmp_path, monkeypatch):
+    """A run's model.keras keeps its training policy (mixed bfloat16); float32 and int8
+    colorizers compute from a float32 copy of it (int8 conversion needs float32 ops)."""
+    from kcolor.models import HypercolumnColorizer
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    model = HypercolumnColorizer(
+        trunk="mobilenet_v2", trunk_alpha=0.35, head_units=8, bins=8, dtype="mixed_bfloat16"
+    )
+    model(np.zeros((1, 32, 32, 1), "float32"))
+    colorizer = inference.Colorizer(model, 32, "float32")
+    assert colorizer.network.compute_dtype == "float32" and model.compute_dtype == "bfloat16"
+    l_norm = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 1)).astype("float32")
+    ab = np.asarray(colorizer.predict_ab(l_norm))
+    assert ab.dtype == np.float32 and ab.shape == (1, 1, 32, 32, 2)
+    int8 = api.make_colorizer(model, 32, "int8")
+    assert np.asarray(int8.predict_ab(l_norm)).shape == (1, 1, 32, 32, 2)

@@ -290,6 +290,8 @@ class Colorizer:
         self.noise_channels = model.noise_channels
         if self.precision == "bfloat16":
             self.network = precision_module.in_bfloat16(self.network)
+        else:
+            self.network = precision_module.in_float32(self.network)
         self._graph = _network_graph(self.network)
 
     def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):

@@ -139,9 +139,15 @@ def _copy_with_large_arrays_as_float16(source: Path, target: Path) -> None:
 
 
 def _architecture(model: keras.Model) -> dict:
-    """The model's Keras config without its compile settings (a colorizer needs none)."""
+    """The model's Keras config without its compile settings (a colorizer needs none),
+    in float32: a model trained in mixed precision is stored to compute in float32, and
+    ``--precision`` chooses the arithmetic at run time."""
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)
+    if "dtype" in config.get("config", {}):
+        config["config"]["dtype"] = keras.saving.serialize_keras_object(
+            keras.DTypePolicy("float32")
+        )
     return config
 
 
