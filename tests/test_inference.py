@@ -119,29 +119,31 @@ def test_models_are_loaded_once_per_process(tiny_model_files, tmp_path):
 
 
 def test_colorize_in_a_loop_keeps_memory_flat(tmp_path):
-    # In a fresh process, so that what other tests loaded does not count: 200 calls on
-    # photos of 200 different sizes, as a notebook or a web page makes them.
+    # In a fresh process, so that what other tests loaded does not count: 300 calls on
+    # photos of 300 different sizes, as a notebook or a web page makes them.
     script = tmp_path / "loop.py"
     script.write_text(
         "import numpy as np, kcolor\n"
         "rng = np.random.default_rng(0)\n"
         "def rss():\n"
         "    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
-        "for call in range(200):\n"
+        "for call in range(300):\n"
         "    shape = (int(rng.integers(60, 400)), int(rng.integers(60, 400)), 3)\n"
         "    kcolor.colorize((rng.random(shape) * 255).astype(np.uint8), size=96)\n"
-        "    if call == 19:\n"
-        "        after_twenty = rss()\n"
-        "print(after_twenty, rss())\n"
+        "    if call == 99:\n"
+        "        after_hundred = rss()\n"
+        "print(after_hundred, rss())\n"
     )
     result = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    after_twenty, after_all = map(float, result.stdout.split())
-    # Reloading the bundled model on each call grew memory by about 45 MB a call; a
-    # processing shape per photo size, by megabytes per new size.
-    assert after_all - after_twenty < 50, (after_twenty, after_all)
+    after_hundred, after_all = map(float, result.stdout.split())
+    # Memory levels off once the bounded set of processing shapes has been seen (each new
+    # shape costs TensorFlow's kernels a few MB, about 40 MB in all at size 96 with the
+    # default model). Reloading the bundled model on each call grew memory by about 45 MB
+    # a call; a processing shape per photo size, by megabytes per new size.
+    assert after_all - after_hundred < 20, (after_hundred, after_all)
 
 
 @pytest.mark.parametrize(
