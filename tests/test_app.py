@@ -1,6 +1,7 @@
 """``kcolor app``: the page served in-process on a free port and driven through its HTTP API
 (gradio_client), as a browser's page would be; one test in a real headless Chromium."""
 
+import gc
 import os
 import shutil
 import threading
@@ -38,6 +39,14 @@ def write_photo(path, height=48, width=64, seed=0, gray=True):
     return str(path)
 
 
+@pytest.fixture(autouse=True)
+def collect_garbage_here():
+    """Collect what Gradio left to the garbage collector while this module's warning
+    filters apply (later, in another test or at the end of the session, they would not)."""
+    yield
+    gc.collect()
+
+
 @pytest.fixture(scope="module")
 def app(tiny_model_files):
     """The page, with the tiny GAN offered beside the bundled models, uploads up to 1 MB."""
@@ -48,6 +57,7 @@ def app(tiny_model_files):
         max_pixels=MAX_PIXELS,
     ) as running:
         yield running
+    gc.collect()
 
 
 @pytest.fixture
@@ -239,6 +249,12 @@ def test_a_real_browser_drops_a_photo_and_sees_the_result(app, tmp_path):
             page.wait_for_function(
                 "document.querySelector('#report')?.innerText.includes('Colorized 1 of 1')",
                 timeout=120_000,
+            )
+            # The report can appear before the browser has fetched the images it shows.
+            page.wait_for_function(
+                "Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0)"
+                ".length >= 3",
+                timeout=60_000,
             )
             shown = page.locator("img").evaluate_all(
                 "images => images.filter(i => i.complete && i.naturalWidth > 0).map(i => i.src)"
