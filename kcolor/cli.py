@@ -427,9 +427,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     colorizer = _colorizer(args)
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1.")
-    from kcolor.data.sources import VIDEO_EXTENSIONS
+    from kcolor.data.sources import is_video
 
-    videos = [given for given in args.inputs if str(given).lower().endswith(VIDEO_EXTENSIONS)]
+    videos = [given for given in args.inputs if is_video(given)]
     if videos:
         if len(videos) != len(args.inputs):
             raise ConfigError("evaluate photos and videos in separate runs.")

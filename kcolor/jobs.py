@@ -37,10 +37,6 @@ from kcolor.errors import ConfigError, KcolorError
 PIXELS_IN_FLIGHT = 30_000_000
 
 
-def _is_video(path: str) -> bool:
-    return path.lower().endswith(sources.VIDEO_EXTENSIONS)
-
-
 def _strictly_inside(path: str, folder: str) -> bool:
     return path != folder and path.startswith(folder.rstrip(os.sep) + os.sep)
 
@@ -98,7 +94,7 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1, left_out=None):
             relative = os.path.relpath(path, root) if root else os.path.basename(path)
             stem, own_extension = os.path.splitext(relative)
             stem = os.path.join(os.fspath(output_dir), stem)
-            if _is_video(path):
+            if sources.is_video(path):
                 if samples != 1:
                     problems.append((path, "a video gets one colouring; --samples is for photos"))
                     continue
@@ -145,7 +141,7 @@ class BatchReport:
 
 def is_video_job(job: Job) -> bool:
     """Whether ``job`` colorizes a video (by its input's extension)."""
-    return _is_video(job.source)
+    return sources.is_video(job.source)
 
 
 class JobRun:

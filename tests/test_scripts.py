@@ -217,3 +217,36 @@ def test_video_strip_has_a_row_per_frame(tmp_path, tiny_model_files):
         assert image.size == (4 * 64, 18 + 3 * 48)
     again = run_script_in_process(SCRIPTS / "video_strip.py", clip, "-o", strip, *arguments)
     assert again.returncode == 1 and "exists" in again.stderr
+
+
+def test_video_seed_flicker_compares_one_seed_with_a_seed_per_frame(tmp_path, tiny_model_files):
+    from helpers.videos import pan, write_video
+
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, pan(colour_photo(48, 120, 3), 6, 48, 64, step=3))
+    result = run_script(
+        "video_seed_flicker.py", clip, "--model", tiny_model_files["gan"], "--size", 32,
+        "--frames", 5,
+    )  # fmt: skip
+    values = dict(line.rsplit(None, 1) for line in result.stdout.strip().splitlines())
+    assert set(values) == {"one seed", "seed per frame", "one seed, fused", "seed per frame, fused"}
+    assert float(values["one seed"]) < float(values["seed per frame"])
+    refused = run_script_in_process(
+        SCRIPTS / "video_seed_flicker.py", clip, "--model", tiny_model_files["hypercolumn"]
+    )
+    assert refused.returncode == 1 and "one colouring" in refused.stderr
+
+
+def test_app_memory_reports_memory_after_five_drops_and_after_all(tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(colour_photo(40, 60, 1)).save(photo)
+    import subprocess
+    import sys
+
+    # A process of its own: the page's server threads outlive a script run in this one.
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "app_memory.py"), str(photo), "--drops", "6"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "after 5 drops" in result.stdout and "after 6" in result.stdout

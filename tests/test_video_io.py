@@ -9,6 +9,7 @@ import pytest
 from helpers.videos import audio_packets, frame_times, pan, textured_photo, write_video
 
 from kcolor import outputs
+from kcolor.data.sources import is_video
 from kcolor.video import io
 
 
@@ -111,7 +112,7 @@ def test_unreadable_videos_are_named_with_the_reason(tmp_path):
         list(io.read_frames(cut))
     with pytest.raises(FileNotFoundError, match="missing.mp4"):
         io.probe(tmp_path / "missing.mp4")
-    assert io.is_video("A.MOV") and not io.is_video("a.png")
+    assert is_video("A.MOV") and not is_video("a.png")
 
 
 def test_an_interrupted_encoding_leaves_no_file(tmp_path):

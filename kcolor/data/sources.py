@@ -35,6 +35,11 @@ class ResolvedSource:
     videos: tuple[str, ...] = ()
 
 
+def is_video(path) -> bool:
+    """Whether ``path`` names a video file, by its extension (:data:`VIDEO_EXTENSIONS`)."""
+    return _has_extension(os.fspath(path), VIDEO_EXTENSIONS)
+
+
 def _has_extension(path: str, extensions: tuple[str, ...]) -> bool:
     return path.lower().endswith(extensions)
 

@@ -7,8 +7,9 @@ kcolor.video.temporal  optical flow, its forward-backward check, colour fusion, 
 kcolor.video.colorize  colorize_video (a file) and colorized_frames (a generator).
 """
 
+from kcolor.data.sources import VIDEO_EXTENSIONS, is_video
 from kcolor.video.colorize import TemporalSettings, VideoResult, colorize_video, colorized_frames
-from kcolor.video.io import VIDEO_EXTENSIONS, VideoReadError, is_video
+from kcolor.video.io import VideoReadError
 
 __all__ = [
     "VIDEO_EXTENSIONS",

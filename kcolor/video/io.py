@@ -30,11 +30,6 @@ class VideoReadError(KcolorError):
     """A video that cannot be read; the message names the file and the reason."""
 
 
-def is_video(path) -> bool:
-    """Whether ``path`` has a video file extension (see :data:`VIDEO_EXTENSIONS`)."""
-    return os.fspath(path).lower().endswith(VIDEO_EXTENSIONS)
-
-
 @dataclasses.dataclass(frozen=True)
 class VideoInfo:
     """What a video's header says.
