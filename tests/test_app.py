@@ -1,6 +1,7 @@
 """``kcolor app``: the page served in-process on a free port and driven through its HTTP API
 (gradio_client), as a browser's page would be; one test in a real headless Chromium."""
 
+import asyncio
 import gc
 import os
 import shutil
@@ -62,7 +63,9 @@ def app(tiny_model_files):
 
 @pytest.fixture
 def client(app, tmp_path):
-    return gradio_client.Client(app.address, verbose=False, download_files=str(tmp_path / "got"))
+    client = gradio_client.Client(app.address, verbose=False, download_files=str(tmp_path / "got"))
+    yield client
+    client.close()
 
 
 def colorize(client, paths, model=DEFAULT, samples=1, seed="", precision="float32"):
@@ -220,11 +223,21 @@ def test_temporary_files_go_when_the_app_stops(tmp_path):
         )
         colorize(client, [photo])
         colorize(client, [photo])
+        client.close()
         # Only the latest drop's results are kept while the app runs.
         drops = os.listdir(os.path.join(served.folder, "results"))
         assert len(drops) == 1
         assert os.path.isdir(os.path.join(served.folder, "page-cache"))
     assert not os.path.exists(served.folder)
+
+
+def test_no_event_loop_is_left_open_when_the_app_stops():
+    # Gradio sets an event loop for the thread that builds the page; left open, the garbage
+    # collector would warn about it (and its sockets) at some later, unrelated moment.
+    with running_app(port=None):
+        pass
+    with pytest.raises(RuntimeError, match="no current event loop"):
+        asyncio.get_event_loop()
 
 
 def _chromium():

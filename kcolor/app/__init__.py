@@ -7,6 +7,7 @@ Uploads, results and the page's own cache live in one temporary folder, removed 
 app stops.
 """
 
+import asyncio
 import contextlib
 import dataclasses
 import os
@@ -34,6 +35,30 @@ def _gradio():
     except ImportError as error:
         raise ConfigError('the web page needs Gradio: pip install "kcolor[app]"') from error
     return gradio
+
+
+def _running_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _close_loop_left_by_gradio():
+    """Close the event loop Gradio set for this thread while building the page.
+
+    Outside a running loop (a script, the CLI, not Jupyter) Gradio creates event loops and
+    sets one as this thread's loop; nothing closes it, so each app run would leave a loop
+    and its two sockets to the garbage collector, which warns about them later, wherever
+    the collection happens to run.
+    """
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:  # no loop was set for this thread: nothing was left
+        return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop(None)
 
 
 @contextlib.contextmanager
@@ -70,6 +95,7 @@ def running_app(
     # both go when the app stops.
     os.environ["GRADIO_TEMP_DIR"] = os.path.join(folder, "page-cache")
     page = None
+    outside_a_loop = _running_loop() is None
     try:
         service = ColorizeService(
             os.path.join(folder, "results"), extra_models, max_pixels, max_files=max_files
@@ -88,6 +114,8 @@ def running_app(
     finally:
         if page is not None:
             page.close()
+            if outside_a_loop:
+                _close_loop_left_by_gradio()
         if previous_cache is None:
             os.environ.pop("GRADIO_TEMP_DIR", None)
         else:
