@@ -231,7 +231,11 @@ def _add_train_parser(commands) -> None:
         "final model.keras all go under RUN_DIR. Starting the same command again after an "
         "interruption continues from the last finished epoch.",
     )
-    train.add_argument("model", choices=("hypercolumn", "gan"))
+    train.add_argument(
+        "model",
+        help="the model kind: hypercolumn (Larsson et al.), gan (Cao et al.) or another "
+        "kind registered in kcolor.models.registry",
+    )
     train.add_argument("--data", nargs="+", help="training folders, globs or TFRecord shards")
     train.add_argument("--val", nargs="+", help="validation folders, globs or shards")
     train.add_argument("--run-dir", required=True, help="folder for everything the run makes")
@@ -244,7 +248,7 @@ def _add_train_parser(commands) -> None:
     train.add_argument(
         "--init-from",
         metavar="MODEL",
-        help="fine-tune: start from a bundled model (hypercolumn, gan), a .keras or a "
+        help="fine-tune: start from a bundled model (by name), a .keras or a "
         ".weights.h5 file, with a fresh optimizer",
     )
     for flag, kind in (

@@ -61,11 +61,11 @@ def tiny_config(model, photo_folders, **settings):
         "epochs": 2,
         "steps_per_epoch": 2,
         "val_steps": 1,
-        "critic_steps": 2,
         "preview_images": 2,
         "preview_samples": 3,
         "checkpoint_every": 1,
         "model_args": TINY_HYPERCOLUMN if model == "hypercolumn" else TINY_GAN,
+        "model_settings": {} if model == "hypercolumn" else {"critic_steps": 2},
     }
     values.update(settings)
     return run_config.from_dict(values)
@@ -254,7 +254,7 @@ def test_gan_run_shows_noise_samples_side_by_side(tmp_path, photo_folders):
     assert result.history["val_diversity"][-1] > 0
     gan = kcolor.load_model(run_dir / "model.keras")
     assert gan.generator_optimizer.iterations.numpy() == 4
-    assert gan.critic_optimizer.iterations.numpy() == 4 * config.critic_steps
+    assert gan.critic_optimizer.iterations.numpy() == 4 * config.model_settings["critic_steps"]
 
 
 def test_changed_settings_do_not_silently_resume(tmp_path, photo_folders):
@@ -445,7 +445,8 @@ def test_mirrored_strategy_run_over_two_replicas(tmp_path, photo_folders):
         config = run_config.from_dict({{
             "model": model, "data": [{photo_folders[0]!r}], "val": [{photo_folders[1]!r}],
             "image_size": 32 if model == "hypercolumn" else 16, "batch_size": 4,
-            "epochs": 1, "steps_per_epoch": 2, "val_steps": 1, "critic_steps": 1,
+            "epochs": 1, "steps_per_epoch": 2, "val_steps": 1,
+            "model_settings": {{"critic_steps": 1}} if model == "gan" else {{}},
             "model_args": args, "strategy": "mirrored",
         }})
         result = training.train(config, {str(tmp_path)!r} + "/" + model, strategy, verbose=0)
@@ -607,7 +608,7 @@ def test_a_guided_gan_trains_saves_and_continues_with_its_frozen_guide(tmp_path,
         tiny_config("gan", photo_folders, init_from=str(generator_path), **settings).resolved()
     )
     assert _weights_equal(from_generator.generator, loaded.generator)
-    with pytest.raises(ValueError, match="guide is a GAN setting"):
+    with pytest.raises(ValueError, match="guide is a setting of the gan model, not of hypercolumn"):
         tiny_config("hypercolumn", photo_folders, guide=str(guide_path)).resolved()
     with pytest.raises(FileNotFoundError, match="neither a bundled model"):
         training.build_model(tiny_config("gan", photo_folders, guide="nowhere.keras").resolved())

@@ -10,6 +10,9 @@ kcolor.models.mobilenets   the MobileNet and MobileNetV2 trunks and their weight
 kcolor.models.tflite_weights  weights read out of an int8 TFLite network (dequantized).
 kcolor.models.base         ColorizationModel: what every model offers inference and export.
 kcolor.models.presets      the bundled trained models (``Model.from_preset(name)``).
+kcolor.models.registry     the model kinds ``kcolor train`` builds (name, defaults,
+                           settings, how each builds itself); hypercolumn_kind and
+                           gan_kind register kcolor's two.
 """
 
 from kcolor.models.base import ColorizationModel
@@ -20,6 +23,7 @@ from kcolor.models.gan import (
     GuidedColorGenerator,
     gan_parts,
 )
+from kcolor.models import gan_kind, hypercolumn_kind  # noqa: F401  (register the kinds)
 from kcolor.models.hypercolumn import HypercolumnColorizer
 from kcolor.models.trunks import TRUNKS
 from kcolor.models.trunks import kind_of as trunk_kind

@@ -16,29 +16,10 @@ import yaml
 
 from kcolor.errors import ConfigError
 
-MODELS = ("hypercolumn", "gan")
 SCHEDULES = ("constant", "cosine", "exponential")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 PRECISIONS = ("float32", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi-worker")
-
-# Per-model defaults: the hypercolumn model trains at 128 (features are size-free, 128 is
-# where this CPU's measurements were made); the GAN's critic is built for 64x64 (Cao et al.).
-_MODEL_DEFAULTS = {
-    "hypercolumn": {
-        "image_size": 128,
-        "batch_size": 16,
-        "optimizer": "adam",
-        "learning_rate": 1e-4,
-    },
-    "gan": {
-        "image_size": 64,
-        "batch_size": 32,
-        "optimizer": "rmsprop",
-        "learning_rate": 1e-4,
-        "critic_learning_rate": 2e-4,
-    },
-}
 
 
 @dataclasses.dataclass
@@ -46,7 +27,9 @@ class RunConfig:
     """Everything that decides how a training run goes.
 
     Attributes:
-        model: ``"hypercolumn"`` (Larsson et al.) or ``"gan"`` (Cao et al.).
+        model: a model kind registered in :mod:`kcolor.models.registry`: kcolor ships
+            ``"hypercolumn"`` (Larsson et al.) and ``"gan"`` (Cao et al.). Its kind gives
+            the defaults of the settings left at None below.
         data: training image sources (folders, globs, files, TFRecord shards). An item
             may also be a mapping ``{path: SOURCE(S), weight: W, name: NAME}``: the items
             are then mixed streams, each drawn with probability proportional to its
@@ -60,22 +43,11 @@ class RunConfig:
         val_steps: validation batches per epoch (0: no validation pass).
         optimizer: ``adam``, ``adamw``, ``sgd`` (momentum 0.9) or ``rmsprop``.
         learning_rate: peak learning rate (the generator's, for the GAN).
-        critic_learning_rate: the GAN critic's learning rate.
         schedule: ``constant``, ``cosine`` (to 0 at the last step) or ``exponential``
             (``decay_rate`` per epoch).
         warmup_steps: linear warm-up before the schedule (cosine only).
         decay_rate: per-epoch factor of the exponential schedule.
         weight_decay: decoupled weight decay (``adamw``) or L2 decay (others); 0: none.
-        critic_steps, clip_value, gradient_penalty, l1_weight, l1_best_of, gan_loss: GAN
-            training settings (see :meth:`kcolor.models.DiverseColorGAN.compile`).
-        guide: GAN only: guide the generator with this colorizer's colouring (see
-            :class:`kcolor.models.GuidedColorGenerator`): ``"hypercolumn"`` (the bundled
-            model) or a hypercolumn model's ``.keras`` file. It is not trained. ``None``:
-            the paper's unguided generator (a guided ``init_from`` keeps its guide).
-        calibrate: rescale the hypercolumn's taps on the first batch before training
-            (not done when starting from ``init_from``: its scales come with it).
-        prior_batches: training batches the colour prior of class rebalancing is
-            counted on (hypercolumn models with ``model_args.rebalance`` set).
         init_from: start from these weights instead of fresh ones (fine-tuning): a
             bundled model's name (``hypercolumn``, ``gan``), a ``.keras`` file or a
             ``.weights.h5`` file. The optimizer starts fresh. A bundled model or a
@@ -86,6 +58,14 @@ class RunConfig:
             no averaging. Averaging smooths out the step-to-step noise of the last epochs.
         model_args: keyword arguments for the model's constructor (the hypercolumn model,
             or ``{"generator": {...}, "critic": {...}}`` for the GAN).
+        model_settings: the model kind's own run settings (its ``settings`` in the
+            registry), e.g. for the GAN ``critic_steps``, ``clip_value``,
+            ``gradient_penalty``, ``l1_weight``, ``l1_best_of``, ``gan_loss``,
+            ``critic_learning_rate`` and ``guide`` (a colorizer guiding the generator: a
+            bundled model's name or a ``.keras`` file); for the hypercolumn model
+            ``calibrate`` (rescale the taps on the first batch of a fresh run) and
+            ``prior_batches`` (batches the rebalancing prior is counted on). A config file
+            may also give them at the top level, as earlier versions wrote them.
         seed: seeds weights, data order, augmentation and noise.
         mixed_precision: ``float32`` or ``mixed_bfloat16``.
         strategy: ``default`` (one device), ``mirrored`` (all local devices) or
@@ -105,23 +85,14 @@ class RunConfig:
     val_steps: int = 8
     optimizer: str | None = None
     learning_rate: float | None = None
-    critic_learning_rate: float | None = None
     schedule: str = "constant"
     warmup_steps: int = 0
     decay_rate: float = 0.9
     weight_decay: float = 0.0
-    critic_steps: int = 5
-    clip_value: float | None = 0.01
-    gradient_penalty: float | None = None
-    l1_weight: float = 0.0
-    l1_best_of: int = 1
-    gan_loss: str = "wasserstein"
-    guide: str | None = None
-    calibrate: bool = True
-    prior_batches: int = 20
     init_from: str | None = None
     ema_momentum: float | None = None
     model_args: dict = dataclasses.field(default_factory=dict)
+    model_settings: dict = dataclasses.field(default_factory=dict)
     seed: int = 0
     mixed_precision: str = "float32"
     strategy: str = "default"
@@ -130,13 +101,19 @@ class RunConfig:
     checkpoint_every: int = 5
 
     def resolved(self) -> "RunConfig":
-        """A copy with the model's defaults filled in, checked; raises ValueError."""
-        if self.model not in MODELS:
-            raise ConfigError(f"model must be one of {MODELS}. Received: {self.model!r}")
+        """A copy with the model kind's defaults filled in, checked; raises ConfigError."""
+        from kcolor.models import registry
+
+        kind = registry.get(self.model)
         values = dataclasses.asdict(self)
-        for key, value in _MODEL_DEFAULTS[self.model].items():
+        for key, value in kind.run_defaults.items():
             if values[key] is None:
                 values[key] = value
+        if not isinstance(values["model_settings"], dict):
+            raise ConfigError(
+                f"model_settings must be a mapping. Received: {values['model_settings']!r}"
+            )
+        values["model_settings"] = kind.resolve_settings(values["model_settings"])
         values["data"] = _as_sources(values["data"])
         values["val"] = _as_list(values["val"])
         for name, kind in _NUMBERS.items():
@@ -153,7 +130,6 @@ class RunConfig:
             ("optimizer", OPTIMIZERS),
             ("mixed_precision", PRECISIONS),
             ("strategy", STRATEGIES),
-            ("gan_loss", ("wasserstein", "cross_entropy")),
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(
@@ -164,11 +140,8 @@ class RunConfig:
             "batch_size",
             "epochs",
             "steps_per_epoch",
-            "critic_steps",
-            "l1_best_of",
             "checkpoint_every",
             "preview_samples",
-            "prior_batches",
         ):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be at least 1. Received: {getattr(self, name)}")
@@ -179,8 +152,6 @@ class RunConfig:
             raise ConfigError(f"learning_rate must be positive. Received: {self.learning_rate}")
         if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
             raise ConfigError(f"ema_momentum must be in (0, 1). Received: {self.ema_momentum}")
-        if self.guide is not None and self.model != "gan":
-            raise ConfigError(f"guide is a GAN setting. Received: guide={self.guide!r}")
         if not isinstance(self.model_args, dict):
             raise ConfigError(f"model_args must be a mapping. Received: {self.model_args!r}")
 
@@ -193,12 +164,10 @@ class RunConfig:
 
 
 _INTEGERS = (
-    "image_size batch_size epochs steps_per_epoch val_steps warmup_steps critic_steps seed "
-    "l1_best_of prior_batches "
+    "image_size batch_size epochs steps_per_epoch val_steps warmup_steps seed "
     "preview_images preview_samples checkpoint_every"
 )
-_FLOATS = "learning_rate critic_learning_rate decay_rate weight_decay clip_value "
-_FLOATS += "gradient_penalty l1_weight ema_momentum"
+_FLOATS = "learning_rate decay_rate weight_decay ema_momentum"
 _NUMBERS = {name: int for name in _INTEGERS.split()} | {name: float for name in _FLOATS.split()}
 
 
@@ -270,7 +239,8 @@ def _as_list(value) -> list:
 
 def load_config(*paths) -> RunConfig:
     """Read one or more YAML or JSON run configs (JSON is YAML, so one parser reads both);
-    a later file's settings replace an earlier file's. Relative paths in ``data``, ``val``
+    a later file's settings replace an earlier file's (``model_settings`` one by one).
+    Relative paths in ``data``, ``val``
     and ``init_from`` that exist beside a config file are taken from beside it, so a data
     config written next to its shards works from any folder.
 
@@ -280,7 +250,12 @@ def load_config(*paths) -> RunConfig:
     """
     values = {}
     for path in paths:
-        values.update(_read_settings(Path(path)))
+        settings = _read_settings(Path(path))
+        # A model kind's settings merge one by one, as top-level settings do.
+        nested = {**(values.get("model_settings") or {}), **(settings.get("model_settings") or {})}
+        values.update(settings)
+        if nested:
+            values["model_settings"] = nested
     return from_dict(values, source=", ".join(str(path) for path in paths))
 
 
@@ -316,6 +291,9 @@ def _relative_to(folder: Path, value):
 
 
 def from_dict(values: dict, source: str = "config") -> RunConfig:
+    """A :class:`RunConfig` of ``values``; a model kind's setting given at the top level
+    (as earlier versions wrote them) is moved under ``model_settings``."""
+    values = _nest_model_settings(values, source)
     known = {field.name for field in dataclasses.fields(RunConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
@@ -323,9 +301,40 @@ def from_dict(values: dict, source: str = "config") -> RunConfig:
     return RunConfig(**values)
 
 
+def _nest_model_settings(values: dict, source: str) -> dict:
+    """``values`` with top-level model-kind settings moved under ``model_settings``.
+
+    Earlier versions kept every kind's settings at the top level and wrote them all
+    (defaults included) into each run's ``config.yaml``: a setting of another kind is
+    dropped when it holds that kind's default, and refused otherwise.
+    """
+    from kcolor.models import registry
+
+    known = {field.name for field in dataclasses.fields(RunConfig)}
+    model = values.get("model", RunConfig.model)
+    nested = dict(values.get("model_settings") or {})
+    kept = {}
+    for key, value in values.items():
+        owners = [] if key in known else registry.kinds_with_setting(key)
+        if not owners:
+            kept[key] = value
+        elif any(kind.name == model for kind in owners):
+            nested[key] = value
+        elif any(value != kind.settings[key].default for kind in owners):
+            names = " and ".join(kind.name for kind in owners)
+            raise ConfigError(
+                f"{source}: {key} is a setting of the {names} model, not of {model}. "
+                f"Received: {key}={value!r}"
+            )
+    if nested or "model_settings" in values:
+        kept["model_settings"] = nested
+    return kept
+
+
 def with_overrides(config: RunConfig, overrides: Iterable[str]) -> RunConfig:
     """Apply ``key=value`` overrides; values are parsed as YAML (``1e-4``, ``[a, b]``,
-    ``null``), and ``model_args.NAME=value`` sets one constructor argument."""
+    ``null``); ``model_args.NAME=value`` sets one constructor argument and
+    ``model_settings.NAME=value`` one setting of the model kind (``NAME=value`` does too)."""
     values = config.to_dict()
     for override in overrides:
         key, sep, text = override.partition("=")
@@ -336,9 +345,10 @@ def with_overrides(config: RunConfig, overrides: Iterable[str]) -> RunConfig:
             value = yaml.safe_load(text)
         except yaml.YAMLError as error:
             raise ConfigError(f"override {override!r}: cannot parse the value ({error})") from error
-        if key.startswith("model_args."):
-            target = values["model_args"]
-            *parents, leaf = key.split(".")[1:]
+        nest, _, rest = key.partition(".")
+        if rest and nest in ("model_args", "model_settings"):
+            target = values[nest]
+            *parents, leaf = rest.split(".")
             for parent in parents:
                 target = target.setdefault(parent, {})
             target[leaf] = value

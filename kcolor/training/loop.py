@@ -23,11 +23,11 @@ from pathlib import Path
 
 import h5py
 import keras
-import numpy as np
 import tensorflow as tf
 
 from kcolor import data
-from kcolor.errors import ConfigError, ModelFileError, TrainingDiverged
+from kcolor.models import registry
+from kcolor.errors import ConfigError, TrainingDiverged
 from kcolor.training import callbacks as kcolor_callbacks
 from kcolor.training import config as run_config
 
@@ -99,66 +99,27 @@ def worker_of(strategy: tf.distribute.Strategy) -> Worker:
 
 
 def build_model(config: run_config.RunConfig) -> keras.Model:
-    """The model ``config`` describes, compiled with its optimiser(s) and schedule.
+    """The model ``config`` describes, compiled with its optimiser(s) and schedule, as
+    its model kind (:mod:`kcolor.models.registry`) builds it.
 
     With ``config.init_from`` the architecture comes from that model (``model_args`` on
     top) and so do the weights; the optimizer is fresh either way.
     """
-    from kcolor import models
-
-    source = _init_source(config)
     total_steps = config.epochs * config.steps_per_epoch
-    if config.model == "hypercolumn":
-        arguments = {**_config_of(source), **config.model_args, "seed": config.seed}
-        # Where the trunk starts from (unless model_args says: "hed" for VGG16, random
-        # for the MobileNets); with init_from the whole model's weights come from the
-        # source instead.
-        trunk_weights = arguments.pop(
-            "trunk_weights", models.trunk_kind(arguments.get("trunk", "vgg16")).default_weights
-        )
-        model = models.HypercolumnColorizer.from_config(arguments)
-        if source is None and trunk_weights is not None:
-            model.load_trunk_weights(trunk_weights)
-        _load_weights_of(source, model, config)
-        model.compile(optimizer=_optimizer(config, config.learning_rate, total_steps))
-        return model
-    arguments = dict(config.model_args)
-    if source is None or isinstance(source, str):
-        source_generator, source_critic, source_guide = source, None, None
-    else:
-        source_generator, source_critic, source_guide = models.gan_parts(source)
-    guide = _guide_model(config.guide) if config.guide is not None else source_guide
-    generator_arguments = {**_config_of(source_generator), **arguments.pop("generator", {})}
-    if guide is not None:
-        generator_arguments["guided"] = True
-    generator = models.DiverseColorGenerator.from_config(generator_arguments)
-    critic_arguments = {
-        **_config_of(source_critic),
-        "image_size": config.image_size,
-        **arguments.pop("critic", {}),
-    }
-    if config.gradient_penalty is not None:
-        critic_arguments.setdefault("normalization", "layer")
-    critic = models.ColorCritic.from_config(critic_arguments)
-    if arguments:
-        raise ConfigError(f"GAN model_args takes 'generator' and 'critic'; got {sorted(arguments)}")
-    _load_weights_of(source_generator, generator, config)
-    if guide is not None:
-        generator = models.GuidedColorGenerator(generator, guide)
-    model = models.DiverseColorGAN(generator, critic, seed=config.seed)
-    _load_weights_of(source_critic, critic, config)
-    critic_rate = config.critic_learning_rate or config.learning_rate
-    model.compile(
-        generator_optimizer=_optimizer(config, config.learning_rate, total_steps),
-        critic_optimizer=_optimizer(config, critic_rate, total_steps * config.critic_steps),
-        loss=config.gan_loss,
-        critic_steps=config.critic_steps,
-        clip_value=config.clip_value,
-        gradient_penalty=config.gradient_penalty,
-        l1_weight=config.l1_weight,
-        l1_best_of=config.l1_best_of,
+    request = registry.BuildRequest(
+        kind=config.model,
+        model_args=config.model_args,
+        settings=config.model_settings,
+        seed=config.seed,
+        image_size=config.image_size,
+        learning_rate=config.learning_rate,
+        source=_init_source(config),
+        source_name=config.init_from,
+        optimizer=lambda rate, updates_per_step: _optimizer(
+            config, rate, total_steps * updates_per_step
+        ),
     )
-    return model
+    return registry.get(config.model).build(request)
 
 
 # Keras' ModelCheckpoint fills in the epoch (from 1) when it writes one.
@@ -186,28 +147,6 @@ def model_from_checkpoint(run_dir, epoch: int) -> keras.Model:
     return model
 
 
-def _guide_model(name: str) -> keras.Model:
-    """A fresh copy of the colorizer ``name`` (a bundled name or a ``.keras`` file) to
-    guide a GAN: fresh, as training freezes it (the process's model cache keeps its own)."""
-    from kcolor import models
-    from kcolor.models import presets as bundled
-
-    if name in bundled.available():
-        guide = bundled.load(name)
-    elif os.path.isfile(name):
-        guide = keras.saving.load_model(name, compile=False)
-    else:
-        raise FileNotFoundError(
-            f"guide: {name!r} is neither a bundled model ({bundled.available()}) nor a file"
-        )
-    if not isinstance(guide, models.ColorizationModel) or guide.diverse:
-        raise ConfigError(
-            f"guide: {name!r} is a {type(guide).__name__}, not a model that gives one "
-            "colouring per image (such as the hypercolumn model)"
-        )
-    return guide
-
-
 def _init_source(config: run_config.RunConfig):
     """The model ``init_from`` names (None without one, the path for a weights file)."""
     if config.init_from is None:
@@ -219,41 +158,6 @@ def _init_source(config: run_config.RunConfig):
     from kcolor import inference
 
     return inference.load_model(config.init_from)
-
-
-def _config_of(source) -> dict:
-    if source is None or isinstance(source, str):
-        return {}
-    # The run's precision policy applies, not the source's.
-    return {
-        key: value for key, value in source.get_config().items() if key not in ("name", "dtype")
-    }
-
-
-def _load_weights_of(source, model: keras.Model, config: run_config.RunConfig) -> None:
-    """Copy ``source``'s weights (a model, or a weights file path) into ``model``."""
-    if source is None:
-        return
-    if not model.built:
-        model(np.zeros((1, 32, 32, 1), "float32"))
-    with tempfile.TemporaryDirectory(prefix="kcolor-init-") as folder:
-        path = source
-        if not isinstance(source, str):
-            # Through a file: loading matches weights by layer path, not by list order
-            # (which frozen layers would change).
-            path = os.path.join(folder, "init.weights.h5")
-            source.save_weights(path)
-        try:
-            model.load_weights(path)
-        except OSError as error:
-            raise ModelFileError(
-                f"init_from {config.init_from}: cannot read the weights file ({error})"
-            ) from error
-        except (ValueError, KeyError) as error:
-            raise ConfigError(
-                f"init_from {config.init_from!r} does not fit this {config.model} model's "
-                f"architecture (model_args {config.model_args}): {error}"
-            ) from error
 
 
 def _optimizer(config: run_config.RunConfig, rate: float, total_steps: int):
@@ -458,18 +362,10 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
             train_data, validation, preview = _datasets(config, resumed_epoch)
             with strategy.scope():
                 model = build_model(config)
-            if (
-                model.calibrated_on_data
-                and config.calibrate
-                and config.init_from is None
-                and not resumed_epoch
-            ):
-                # The preview batch is fixed; a training batch is what the taps will see.
-                model.calibrate(next(iter(train_data))[0])
-            if getattr(model, "rebalance", None) is not None:
-                # Estimated at every start, resumed runs too: the same seeded batches
-                # give the same prior, and it is not part of the saved weights.
-                model.estimate_color_prior(train_data.take(config.prior_batches))
+            kind = registry.get(config.model)
+            if kind.prepare is not None:
+                fresh = config.init_from is None and not resumed_epoch
+                kind.prepare(model, train_data, config.model_settings, fresh)
             chosen = _callbacks(config, run_dir, worker, preview, Path(scratch))
             history = model.fit(
                 train_data,

@@ -56,7 +56,7 @@ def main(mode, photos, out):
                 "epochs": 2,
                 "steps_per_epoch": 3,
                 "val_steps": 1,
-                "critic_steps": 2,
+                "model_settings": {"critic_steps": 2} if model == "gan" else {},
                 "model_args": model_args,
                 "strategy": "multi-worker",
             }
