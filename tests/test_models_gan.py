@@ -339,3 +339,25 @@ def test_the_best_of_n_l1_term_pulls_only_the_closest_draw():
     assert float(gan._best_of_l1(l_norm, far, None, far)) == 0.0
     with pytest.raises(ValueError, match="l1_best_of"):
         gan.compile(l1_best_of=0)
+
+
+@pytest.mark.parametrize("guided", [False, True])
+def test_the_gan_passes_the_model_harness(guided, tmp_path):
+    from helpers.model_harness import run_model_test
+
+    def make(dtype):
+        keras.utils.set_random_seed(0)
+        generator = DiverseColorGenerator(**TINY_GENERATOR, guided=guided, dtype=dtype)
+        if guided:
+            guide = HypercolumnColorizer(
+                taps=["block1_conv2"], trunk_widths=[4, 4, 4, 4, 4], head_units=4, bins=8,
+                dtype=dtype,
+            )  # fmt: skip
+            generator = GuidedColorGenerator(generator, guide, dtype=dtype)
+        gan = DiverseColorGAN(
+            generator, ColorCritic(**TINY_CRITIC, dtype=dtype), seed=0, dtype=dtype
+        )
+        gan.compile(critic_steps=1)
+        return gan
+
+    run_model_test(make, tmp_path, side=SIZE)

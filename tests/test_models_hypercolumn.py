@@ -303,3 +303,14 @@ def test_fc_taps_join_the_hypercolumn_at_stride_32():
     naive = model.dense_logits_concatenated(features, (16, 16))
     np.testing.assert_allclose(factored[0], naive[0], atol=1e-4)
     assert model(l_norm).shape == (1, 64, 64, 2)
+
+
+def test_the_hypercolumn_model_passes_the_model_harness(tmp_path):
+    from helpers.model_harness import run_model_test
+
+    def make(dtype):
+        model = tiny_model(dtype=dtype)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        return model
+
+    run_model_test(make, tmp_path, side=32)

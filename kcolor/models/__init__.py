@@ -15,6 +15,7 @@ kcolor.models.registry     the model kinds ``kcolor train`` builds (name, defaul
                            gan_kind register kcolor's two.
 """
 
+from kcolor.models import gan_kind, hypercolumn_kind  # noqa: F401  (register the kinds)
 from kcolor.models.base import ColorizationModel
 from kcolor.models.gan import (
     ColorCritic,
@@ -23,7 +24,6 @@ from kcolor.models.gan import (
     GuidedColorGenerator,
     gan_parts,
 )
-from kcolor.models import gan_kind, hypercolumn_kind  # noqa: F401  (register the kinds)
 from kcolor.models.hypercolumn import HypercolumnColorizer
 from kcolor.models.trunks import TRUNKS
 from kcolor.models.trunks import kind_of as trunk_kind

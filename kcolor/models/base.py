@@ -79,7 +79,10 @@ class ColorizationModel:
 
     Subclasses set ``input_multiple`` and ``noise_channels`` and implement
     :meth:`predict_ab`; a model wrapping another colorizing network (the GAN) overrides
-    :meth:`colorizing_network`.
+    :meth:`colorizing_network`. A model is built (its weights exist) once constructed:
+    inference copies models through ``from_config`` (:mod:`kcolor.precision`) and gives
+    the copy the weights. A new model kind registers itself in
+    :mod:`kcolor.models.registry`.
     """
 
     input_multiple = 1

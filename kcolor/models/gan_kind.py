@@ -101,8 +101,12 @@ KIND = registry.register(
         name="gan",
         description="Cao et al. 2017: diverse colourings from a stride-1 conditional GAN",
         # The critic is built for 64x64 crops (Cao et al.); RMSprop as their code.
-        run_defaults={"image_size": 64, "batch_size": 32, "optimizer": "rmsprop",
-                      "learning_rate": 1e-4},
+        run_defaults={
+            "image_size": 64,
+            "batch_size": 32,
+            "optimizer": "rmsprop",
+            "learning_rate": 1e-4,
+        },
         settings={
             "critic_learning_rate": Setting(2e-4, float, doc="the critic's learning rate"),
             "critic_steps": Setting(5, int, at_least=1, doc="critic updates per generator update"),
@@ -116,8 +120,9 @@ KIND = registry.register(
                 "wasserstein", str, choices=("wasserstein", "cross_entropy"), doc="the loss"
             ),
             "guide": Setting(
-                None, str, doc="guide the generator with this colorizer (a bundled name or "
-                "a .keras file)"
+                None,
+                str,
+                doc="guide the generator with this colorizer (a bundled name or a .keras file)",
             ),
         },
         build=build,

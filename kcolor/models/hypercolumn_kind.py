@@ -36,8 +36,12 @@ KIND = registry.register(
         name="hypercolumn",
         description="Larsson et al. 2016: per-pixel colour histograms from hypercolumns",
         # Features are size-free; 128 is where this package's measurements were made.
-        run_defaults={"image_size": 128, "batch_size": 16, "optimizer": "adam",
-                      "learning_rate": 1e-4},
+        run_defaults={
+            "image_size": 128,
+            "batch_size": 16,
+            "optimizer": "adam",
+            "learning_rate": 1e-4,
+        },
         settings={
             "calibrate": registry.Setting(
                 True, bool, doc="rescale the taps on the first batch of a fresh run"

@@ -26,8 +26,8 @@ import keras
 import tensorflow as tf
 
 from kcolor import data
-from kcolor.models import registry
 from kcolor.errors import ConfigError, TrainingDiverged
+from kcolor.models import registry
 from kcolor.training import callbacks as kcolor_callbacks
 from kcolor.training import config as run_config
 
