@@ -77,7 +77,7 @@ def bench_video(args) -> list[dict]:
             _pan_video(source, frames, width, height)
             for model in models:
                 for precision in precisions:
-                    colorizer = api.open_colorizer(model, 256, precision)
+                    colorizer = api.make_colorizer(model, 256, precision)
                     # A first run traces the network and warms the encoder.
                     _frames_per_second(source, colorizer, modes["frame-by-frame"], frames)
                     rates = {

@@ -3,32 +3,77 @@ and ``kcolor.make_colorizer``: they choose between the Keras colorize path
 (:mod:`kcolor.inference`) and the int8 TFLite one (:mod:`kcolor.deploy.int8`).
 """
 
+import os
+import warnings
+
 from PIL import Image
 
 from kcolor import inference
 from kcolor import precision as precision_module
 from kcolor.errors import ConfigError
-from kcolor.inference import load_model
 from kcolor.limits import DEFAULT_MAX_PIXELS
 
 __all__ = ["colorize", "load_model", "make_colorizer", "open_colorizer"]
+
+TFLITE_SUFFIX = ".tflite"
+
+
+def load_model(model=None):
+    """A colorization model from a name, a file or a model object.
+
+    Args:
+        model: None or "default" (the bundled default model), a bundled model's name
+            (``kcolor.models.presets.available()``), a ``.keras`` file, a ``.tflite`` file
+            exported by ``kcolor export --format tflite``, or a loaded model.
+
+    Returns:
+        A Keras model (names and ``.keras`` files are loaded once per process; see
+        :func:`kcolor.inference.load_model`), or for a ``.tflite`` file a
+        :class:`kcolor.deploy.tflite.TFLiteModel`. Either goes to :func:`make_colorizer`.
+
+    Raises:
+        FileNotFoundError, ModelFileError: naming the file.
+    """
+    from kcolor.deploy import tflite  # its runtime loads only when a file is opened
+
+    if isinstance(model, tflite.TFLiteModel):
+        return model
+    if _names_a_tflite_file(model):
+        return tflite.TFLiteModel(model)
+    return inference.load_model(model)
+
+
+def _names_a_tflite_file(model) -> bool:
+    return isinstance(model, str | os.PathLike) and os.fspath(model).endswith(TFLITE_SUFFIX)
 
 
 def make_colorizer(model, size: int = 256, precision: str = "auto"):
     """The colorizer of ``model`` in ``precision``.
 
     Args:
-        model: a model object (see :class:`Colorizer`).
+        model: what :func:`load_model` takes or gives.
         size: shorter side of the processing size, in pixels.
         precision: "auto" (default: bfloat16 where the CPU computes it natively,
             float32 elsewhere), "float32", "bfloat16" or "int8" (see
-            :mod:`kcolor.precision`).
+            :mod:`kcolor.precision`); a ``.tflite`` file's arithmetic is its own, so it
+            takes "auto" only.
 
     Returns:
-        A :class:`~kcolor.inference.Colorizer`, or for "int8" a
-        :class:`kcolor.deploy.int8.Int8Colorizer`; both
-        have ``model_input`` and ``predict_ab``.
+        A :class:`~kcolor.inference.BaseColorizer`: a
+        :class:`~kcolor.inference.Colorizer`, for "int8" a
+        :class:`kcolor.deploy.int8.Int8Colorizer`, for a ``.tflite`` file a
+        :class:`kcolor.deploy.tflite.LiteColorizer`.
+
+    Raises:
+        ConfigError: a precision given for a ``.tflite`` file.
     """
+    from kcolor.deploy import tflite  # its runtime loads only when a file is opened
+
+    if isinstance(model, tflite.TFLiteModel) or _names_a_tflite_file(model):
+        if precision != "auto":
+            raise ConfigError("--precision does not apply to a .tflite model (its file fixes it).")
+        return tflite.LiteColorizer(load_model(model), size)
+    model = load_model(model)
     if precision_module.resolve(precision) == "int8":
         from kcolor.deploy import int8  # loads the TFLite runtime only when asked for
 
@@ -37,21 +82,12 @@ def make_colorizer(model, size: int = 256, precision: str = "auto"):
 
 
 def open_colorizer(model=None, size: int = 256, precision: str = "auto"):
-    """The colorizer of a model named as on the command line: None or a bundled model's
-    name, a ``.keras`` file, or a ``.tflite`` file (run by the TFLite runtime; its file
-    fixes its arithmetic, so ``precision`` must be "auto").
-
-    Raises:
-        ConfigError: a precision given for a ``.tflite`` file.
-        ModelFileError, FileNotFoundError: naming the file.
-    """
-    if model is not None and str(model).endswith(".tflite"):
-        from kcolor.deploy import tflite
-
-        if precision != "auto":
-            raise ConfigError("--precision does not apply to a .tflite model (its file fixes it).")
-        return tflite.LiteColorizer(str(model), size)
-    return make_colorizer(inference.load_model(model), size, precision)
+    """Deprecated alias of :func:`make_colorizer`, which now takes names and files too
+    (removed in kcolor 0.3)."""
+    warnings.warn(
+        "open_colorizer is deprecated; use make_colorizer", DeprecationWarning, stacklevel=2
+    )
+    return make_colorizer(model, size, precision)
 
 
 def colorize(
@@ -82,7 +118,7 @@ def colorize(
         A PIL RGB image of the input's size, or a list of ``samples`` of them when
         ``samples > 1``.
     """
-    colorizer = make_colorizer(inference.load_model(model), size, precision)
+    colorizer = make_colorizer(model, size, precision)
     rgb = inference.read_image(image, max_pixels)
     results = inference.colorize_rgb(rgb, colorizer, samples, seed)
     images = [Image.fromarray(result) for result in results]

@@ -348,7 +348,7 @@ def _max_pixels(args: argparse.Namespace) -> int | None:
 def _colorizer(args: argparse.Namespace):
     from kcolor import api
 
-    return api.open_colorizer(args.model, args.size, args.precision)
+    return api.make_colorizer(args.model, args.size, args.precision)
 
 
 def _colorize(args: argparse.Namespace) -> int:
@@ -357,8 +357,7 @@ def _colorize(args: argparse.Namespace) -> int:
     if args.samples < 1 or args.batch_size < 1:
         raise ConfigError("--samples and --batch-size must be at least 1.")
     colorizer = _colorizer(args)
-    if args.samples > 1 and not colorizer.diverse:
-        raise ConfigError("--samples above 1 needs a GAN model; this model gives one colouring.")
+    colorizer.check_samples(args.samples)
 
     def colorize_all(planned):
         videos = [job for job in planned if jobs.is_video_job(job)]
@@ -439,8 +438,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise ConfigError("evaluate photos and videos in separate runs.")
         return _evaluate_videos(args, colorizer, videos)
     photos = evaluation.photos_of(args.inputs, args.limit, args.seed)
-    if args.samples < 1 or (args.samples > 1 and not colorizer.diverse):
-        raise ConfigError("--samples must be 1, or above 1 with a GAN model.")
+    colorizer.check_samples(args.samples)
     report, rows = evaluation.evaluate_files(
         photos,
         colorizer,

@@ -18,7 +18,6 @@ import concurrent.futures
 import dataclasses
 import io
 import os
-import random
 import sys
 import warnings
 
@@ -30,7 +29,7 @@ from tqdm import tqdm
 from kcolor import inference, outputs
 from kcolor.data import sources
 from kcolor.deploy import serving
-from kcolor.errors import ConfigError, KcolorError
+from kcolor.errors import KcolorError
 
 # Pixels held by the pipeline's stages together (a 30-megapixel photo needs about
 # 0.6 GB on the way through; see docs/results.md for the peak per pixel).
@@ -468,11 +467,8 @@ def colorize_served(
         max_pixels: photos of more pixels are not sent (read from the header).
     """
     diverse = serving.SEED in client.signature_inputs()
-    if samples > 1 and not diverse:
-        raise ConfigError(
-            "The served model gives one colouring per image; samples > 1 needs a GAN."
-        )
-    first_seed = random.randrange(2**31) if seed is None and diverse else seed or 0
+    inference.check_samples(samples, diverse)
+    first_seed = inference.choose_seed(seed, diverse)
     run = JobRun(len(jobs), force, progress)
     run.remove_stale_temporaries(jobs)
     pending = []

@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     from kcolor.video.colorize import gray_uint8
     from kcolor.video.temporal import ColourMemory, WarpingError
 
-    colorizer = kcolor.open_colorizer(args.model, args.size, "float32")
+    colorizer = kcolor.make_colorizer(args.model, args.size, "float32")
     if not colorizer.diverse:
         print(f"{args.model} gives one colouring: seeds do not apply", file=sys.stderr)
         return 1

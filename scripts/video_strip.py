@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     from kcolor import outputs
     from kcolor.video import TemporalSettings, colorized_frames
 
-    colorizer = kcolor.open_colorizer(args.model)
+    colorizer = kcolor.make_colorizer(args.model)
     alone = colorized_frames(args.video, colorizer, temporal=TemporalSettings(enabled=False))
     steady = colorized_frames(args.video, colorizer)
     wanted, rows = set(args.frames), []

@@ -101,7 +101,7 @@ def test_gan_gives_several_different_samples(tiny_model_files):
 def test_clear_errors_for_missing_weights_and_unsupported_requests(tiny_model_files):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         kcolor.load_model("nowhere.keras")
-    with pytest.raises(ValueError, match="needs the GAN"):
+    with pytest.raises(ValueError, match="needs a GAN"):
         kcolor.colorize(colour_photo(8, 8, 0), tiny_model_files["hypercolumn"], samples=2)
 
 

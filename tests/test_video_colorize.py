@@ -104,7 +104,7 @@ def test_no_overwrite_and_no_partial_file(clip, tmp_path):
     from kcolor import api
 
     with pytest.raises(KeyboardInterrupt):
-        colorize_video(clip, out, Interrupting(api.open_colorizer("default", SIZE)), force=True)
+        colorize_video(clip, out, Interrupting(api.make_colorizer("default", SIZE)), force=True)
     assert out.read_bytes() == b"precious"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.mp4"]
     colorize_video(clip, out, "default", size=SIZE, force=True)

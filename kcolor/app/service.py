@@ -98,7 +98,7 @@ class ColorizeService:
             precision = "auto"  # the file fixes its arithmetic
         key = (model, size, precision)
         if key not in self._colorizers:
-            self._colorizers[key] = api.open_colorizer(model, size, precision)
+            self._colorizers[key] = api.make_colorizer(model, size, precision)
             while len(self._colorizers) > 2:
                 self._colorizers.popitem(last=False)
         self._colorizers.move_to_end(key)
@@ -123,11 +123,8 @@ class ColorizeService:
             raise ConfigError("samples must be at least 1 and size at least 16.")
         model = model or self.default_model
         colorizer = self.colorizer(model, size, precision)
-        if samples > 1 and not colorizer.diverse:
-            raise ConfigError(f"{model} gives one colouring per photo; more need the GAN.")
-        if colorizer.diverse and seed is None:
-            seed = inference.random_seed()
-        seed = None if seed is None else int(seed)
+        colorizer.check_samples(samples)
+        seed = colorizer.choose_seed(seed)
         self.remove_results()
         folder = tempfile.mkdtemp(prefix="drop-", dir=self.work_folder)
         names = {path: os.path.basename(path) for path in paths}

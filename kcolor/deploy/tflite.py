@@ -194,30 +194,54 @@ def signature_runner(path: str, num_threads: int = 2):
         ) from error
 
 
-class LiteColorizer:
+class TFLiteModel:
+    """A kcolor ``.tflite`` file, opened (what :func:`kcolor.load_model` gives for one).
+
+    Attributes:
+        path: the file.
+        runner: its ``colorize`` signature runner.
+        fixed_side: the side of a fixed-size model's square input; None when resizable.
+        noise_channels: length of the noise vector (0: one colouring per image).
+        diverse: whether it takes noise (a GAN).
+
+    Raises:
+        FileNotFoundError, ModelFileError: naming the file.
+    """
+
+    def __init__(self, path, num_threads: int = 2):
+        self.path = os.fspath(path)
+        self.runner = signature_runner(self.path, num_threads)
+        details = self.runner.get_input_details()
+        side = int(details["lightness"]["shape_signature"][1])
+        self.fixed_side = side if side > 0 else None
+        self.noise_channels = int(details["noise"]["shape"][1]) if "noise" in details else 0
+        self.diverse = self.noise_channels > 0
+
+
+class LiteColorizer(inference.BaseColorizer):
     """A TFLite colorizer run with ``ai-edge-litert`` (XNNPACK on CPU).
 
-    It has :class:`kcolor.inference.Colorizer`'s calling convention, so
+    It is a :class:`kcolor.inference.BaseColorizer`, so
     :func:`kcolor.inference.compose` turns its predictions into full-size photos and
     ``kcolor colorize`` / ``kcolor evaluate --model FILE.tflite`` run it.
 
     Args:
-        path: the ``.tflite`` file.
+        model: the ``.tflite`` file, or a :class:`TFLiteModel`.
         size: processing size (shorter side) for a resizable model; a fixed-size model
             always runs at its own size (photos are stretched to it).
-        num_threads: CPU threads.
+        num_threads: CPU threads (when ``model`` is a file).
     """
 
-    def __init__(self, path, size: int = 256, num_threads: int = 2):
-        self.path = os.fspath(path)
-        self.runner = signature_runner(self.path, num_threads)
-        details = self.runner.get_input_details()
-        self.fixed_side = None
-        signature = details["lightness"]["shape_signature"]
-        if signature[1] > 0:
-            self.fixed_side = int(signature[1])
-        self.noise_channels = int(details["noise"]["shape"][1]) if "noise" in details else 0
-        self.diverse = self.noise_channels > 0
+    precision = "tflite"
+
+    def __init__(self, model, size: int = 256, num_threads: int = 2):
+        if not isinstance(model, TFLiteModel):
+            model = TFLiteModel(model, num_threads)
+        self.path = model.path
+        self.runner = model.runner
+        self.fixed_side = model.fixed_side
+        self.noise_channels = model.noise_channels
+        self.diverse = model.diverse
         self.size = self.fixed_side or size
         self.multiple = 1 if self.diverse else 16
 
@@ -233,16 +257,12 @@ class LiteColorizer:
             )
         return stretched_input(rgb, self.fixed_side)
 
-    def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):
-        """``ab_norm`` (B, samples, h, w, 2) for ``l_norm`` (B, h, w, 1), one image at a
-        time (the TFLite model's batch is 1); colouring ``k`` of the GAN uses ``seed + k``."""
-        if samples < 1 or (samples != 1 and not self.diverse):
-            raise ConfigError("samples must be 1, or more with a GAN model.")
+    def _predict_ab(self, l_norm, samples: int, seed: int):
+        # One image at a time: the TFLite model's batch is 1.
         lightness = color.denormalize_l(l_norm).numpy()
         if self.diverse:
             # The same noise as every other colorize path (kcolor.models.gan).
-            first = inference.random_seed() if seed is None else seed
-            noise = noise_of_seeds(sample_seeds(1, samples, first), self.noise_channels).numpy()
+            noise = noise_of_seeds(sample_seeds(1, samples, seed), self.noise_channels).numpy()
         runner = self.runner_for(*lightness.shape[1:3])
         images = []
         for image in lightness:

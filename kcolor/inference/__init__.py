@@ -1,4 +1,5 @@
-"""The Keras colorize path at full resolution (:mod:`kcolor.inference.colorizer`).
+"""The Keras colorize path at full resolution (:mod:`kcolor.inference.colorizer`) and the
+interface every colorizer shares (:mod:`kcolor.inference.interface`).
 
 ``kcolor.colorize``, ``kcolor.make_colorizer`` and ``kcolor.load_model`` (in
 :mod:`kcolor.api`) are the usual entry points; the names here are the steps they use.
@@ -20,19 +21,22 @@ from kcolor.inference.colorizer import (
     lightness_input,
     load_model,
     processing_shape,
-    random_seed,
     read_file,
     read_image,
     to_uint8,
     upsample_rows,
 )
+from kcolor.inference.interface import BaseColorizer, check_samples, choose_seed, random_seed
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "BaseColorizer",
     "Colorizer",
     "ImageReadError",
     "ImageTooLarge",
     "check_pixels",
+    "check_samples",
+    "choose_seed",
     "color_pixels",
     "colorize_rgb",
     "compose",

@@ -17,7 +17,6 @@ of TensorFlow's area resize in step 1, and per strip a few float temporaries
 import functools
 import io
 import os
-import random
 import weakref
 import zipfile
 
@@ -30,6 +29,7 @@ from kcolor import color, images
 from kcolor import precision as precision_module
 from kcolor.data import decoding
 from kcolor.errors import ConfigError, ImageReadError, ImageTooLarge, ModelFileError
+from kcolor.inference.interface import BaseColorizer
 from kcolor.limits import DEFAULT_MAX_PIXELS, MAX_ASPECT
 from kcolor.models import presets
 from kcolor.models.base import ColorizationModel
@@ -253,8 +253,8 @@ def to_uint8(rgb):
     return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
 
 
-class Colorizer:
-    """A loaded model with its calling convention, for :func:`colorize_rgb`.
+class Colorizer(BaseColorizer):
+    """A Keras model ready to colorize (:class:`~kcolor.inference.interface.BaseColorizer`).
 
     The network runs as one TensorFlow graph traced for any input size (about 1.3x
     faster than calling the Keras model eagerly), kept per model object so that
@@ -294,15 +294,7 @@ class Colorizer:
             self.network = precision_module.in_float32(self.network)
         self._graph = _network_graph(self.network)
 
-    def predict_ab(self, l_norm, samples: int = 1, seed: int | None = None):
-        """``ab_norm`` (B, samples, h, w, 2) for ``l_norm`` (B, h, w, 1)."""
-        if samples < 1:
-            raise ConfigError(f"samples must be >= 1. Received: samples={samples}")
-        if samples != 1 and not self.diverse:
-            raise ConfigError(
-                "The hypercolumn model gives one colouring per image; samples > 1 needs the GAN."
-            )
-        seed = random_seed() if seed is None and self.diverse else seed or 0
+    def _predict_ab(self, l_norm, samples: int, seed: int):
         return self._graph(
             tf.convert_to_tensor(l_norm, tf.float32),
             tf.constant(samples, tf.int32),
@@ -336,11 +328,6 @@ def _network_graph(network):
         graph = tf.function(colorings, input_signature=signature)
         cached = _GRAPHS[network] = (key, graph)
     return cached[1]
-
-
-def random_seed() -> int:
-    """A seed for colourings nobody asked to repeat (``seed=None``)."""
-    return random.randrange(2**31 - 2)
 
 
 def compose(rgb: np.ndarray, ab_norm) -> np.ndarray:

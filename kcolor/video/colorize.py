@@ -120,9 +120,7 @@ class _FrameColourer:
         self.temporal = temporal
         # One seed for the whole video: the GAN's noise, and so its colouring, stays the
         # same from frame to frame.
-        self.seed = (
-            (inference.random_seed() if seed is None else seed) if colorizer.diverse else None
-        )
+        self.seed = colorizer.choose_seed(seed)
         self.memory = ColourMemory(temporal.strength) if temporal.enabled else None
         self.index = 0
         self.predicted = 0
