@@ -7,8 +7,7 @@ import tensorflow as tf
 from conftest import run_with_two_cpu_replicas
 
 from kcolor import color
-from kcolor.models import HypercolumnColorizer, vgg16
-from kcolor.models import hypercolumn as hc
+from kcolor.models import HypercolumnColorizer, hypercolumn_features, vgg16
 
 TINY = dict(
     taps=["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"],
@@ -42,7 +41,7 @@ def test_sparse_sampling_equals_dense_bilinear_upsampling(stride):
     points = tf.constant(
         [[[0, 0], [39, 23], [17, 5], [3, 22]], [[20, 12], [1, 1], [38, 0], [9, 9]]], tf.float32
     )
-    sampled = hc.bilinear_sample(features, points, stride)
+    sampled = hypercolumn_features.bilinear_sample(features, points, stride)
     expected = tf.gather_nd(upsampled, tf.cast(points, tf.int32), batch_dims=1)
     np.testing.assert_allclose(sampled, expected, atol=1e-5)
 

@@ -12,8 +12,7 @@ from helpers.weights_files import write_keras2_weights
 from kcolor import color
 from kcolor.deploy import export, tflite
 from kcolor.errors import ConfigError, ModelFileError
-from kcolor.models import TRUNKS, HypercolumnColorizer, mobilenets, trunk_kind
-from kcolor.models import hypercolumn as hc
+from kcolor.models import TRUNKS, HypercolumnColorizer, hypercolumn_features, mobilenets, trunk_kind
 
 # The smallest widths keras.applications builds cleanly; VGG16 at test widths.
 TINY_TRUNKS = {
@@ -230,4 +229,6 @@ def test_mobilenet_stages_follow_the_strides():
     assert mobilenets.mobilenet_v2_stage_of("block_2_add") == 2
     assert mobilenets.mobilenet_v2_stage_of("block_13_expand_relu") == 5
     assert mobilenets.mobilenet_v2_stage_of("out_relu") == 5
-    assert hc.GrayToUnitRangeInput()(tf.constant([[[[1.0]]]])).numpy().max() == pytest.approx(1.0)
+    assert hypercolumn_features.GrayToUnitRangeInput()(
+        tf.constant([[[[1.0]]]])
+    ).numpy().max() == pytest.approx(1.0)

@@ -43,6 +43,14 @@ def layer_policy(kwargs: dict):
     return keras.dtype_policies.get(dtype)
 
 
+def with_nested_models(config: dict, *keys) -> dict:
+    """A copy of a composite model's config with the nested models under ``keys`` built."""
+    config = dict(config)
+    for key in keys:
+        config[key] = keras.saving.deserialize_keras_object(config[key])
+    return config
+
+
 def noise_of_seeds(seeds, channels: int):
     """The noise vector of each seed: float32 (N, channels), uniform in [-1, 1].
 

@@ -21,94 +21,10 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from kcolor import color
 from kcolor.errors import ConfigError
-from kcolor.models import rebalancing, trunks
+from kcolor.models import histogram_codec, hypercolumn_features, rebalancing, trunks
 from kcolor.models.base import ColorizationModel, base_config
 from kcolor.precision import policy_scope
-
-_DECODINGS = ("median", "expectation", "mode", "sample")
-# Caffe-style VGG input: BGR in 0..255 minus the ImageNet channel means (B, G, R).
-_VGG_BGR_MEANS = (103.939, 116.779, 123.68)
-
-
-def _gray(l_norm):
-    """``L_norm`` (B, H, W, 1) -> the sRGB gray of the same lightness (Lab (L, 0, 0)),
-    in [0, 1], (B, H, W, 1): what a trunk trained on RGB photos is shown."""
-    lightness = color.denormalize_l(l_norm)
-    zeros = ops.zeros_like(lightness)
-    return color.lab_to_rgb(ops.concatenate([lightness, zeros, zeros], -1))[..., :1]
-
-
-@keras.saving.register_keras_serializable(package="kcolor")
-class GrayToVGGInput(keras.layers.Layer):
-    """``L_norm`` (B, H, W, 1) -> the gray image as VGG16's caffe-style input (B, H, W, 3):
-    the sRGB gray (:func:`_gray`) in 0..255, repeated into the three channels, minus the
-    ImageNet BGR means."""
-
-    def call(self, l_norm):
-        bgr = ops.repeat(_gray(l_norm) * 255.0, 3, axis=-1)
-        return bgr - ops.convert_to_tensor(_VGG_BGR_MEANS, dtype=bgr.dtype)
-
-
-@keras.saving.register_keras_serializable(package="kcolor")
-class GrayToUnitRangeInput(keras.layers.Layer):
-    """``L_norm`` (B, H, W, 1) -> the sRGB gray (:func:`_gray`) in [-1, 1], repeated into
-    three channels (B, H, W, 3): the MobileNets' input (their ``preprocess_input``)."""
-
-    def call(self, l_norm):
-        return ops.repeat(_gray(l_norm) * 2.0 - 1.0, 3, axis=-1)
-
-
-_INPUT_LAYERS = {"caffe": GrayToVGGInput, "tf": GrayToUnitRangeInput}
-
-
-def bilinear_sample(features, points, stride):
-    """Sample a feature map at input-pixel points by bilinear interpolation.
-
-    Uses the half-pixel convention of ``tf.image.resize``: feature cell i covers input
-    pixels [i * stride, (i + 1) * stride), so sampling every pixel equals a bilinear
-    upsampling of the map. Points outside the map's cell centres are clamped to the edge.
-
-    Args:
-        features: float (B, h, w, C).
-        points: float32 (B, K, 2), (y, x) in input pixels, pixel centres at integers.
-        stride: input pixels per feature cell.
-
-    Returns:
-        float (B, K, C).
-    """
-    shape = tf.shape(features)
-    limits = tf.cast(shape[1:3] - 1, points.dtype)
-    grid = tf.clip_by_value((points + 0.5) / stride - 0.5, 0.0, limits)
-    low = tf.floor(grid)
-    fraction = tf.cast(grid - low, features.dtype)
-    low = tf.cast(low, tf.int32)
-    high = tf.minimum(low + 1, shape[1:3] - 1)
-
-    def gather(y, x):
-        return tf.gather_nd(features, tf.stack([y, x], axis=-1), batch_dims=1)
-
-    fy, fx = fraction[..., :1], fraction[..., 1:]
-    top = gather(low[..., 0], low[..., 1]) * (1 - fx) + gather(low[..., 0], high[..., 1]) * fx
-    bottom = gather(high[..., 0], low[..., 1]) * (1 - fx) + gather(high[..., 0], high[..., 1]) * fx
-    return top * (1 - fy) + bottom * fy
-
-
-def _to_grid(features, stride, grid_stride, grid_size):
-    """Bring a feature map to the output grid: average finer maps, interpolate coarser.
-
-    Trunks that pad before a strided convolution (the MobileNets) round map sizes up
-    where VGG16's poolings round down, so a map at or finer than the grid can hold one
-    more row or column than the grid on sides that are not multiples of its stride; it
-    is cropped to the grid.
-    """
-    if stride > grid_stride:
-        return ops.cast(tf.image.resize(features, grid_size, method="bilinear"), features.dtype)
-    if stride < grid_stride:
-        factor = grid_stride // stride
-        features = tf.nn.avg_pool2d(features, factor, factor, "VALID")
-    return features[:, : grid_size[0], : grid_size[1]]
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
@@ -197,8 +113,10 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if decoding not in _DECODINGS:
-            raise ConfigError(f"decoding must be one of {_DECODINGS}. Received: {decoding!r}")
+        if decoding not in histogram_codec.DECODINGS:
+            raise ConfigError(
+                f"decoding must be one of {histogram_codec.DECODINGS}. Received: {decoding!r}"
+            )
         if output_stride not in (1, 2, 4, 8, 16):
             raise ConfigError(f"output_stride must be 1, 2, 4, 8 or 16. Received: {output_stride}")
         if not temperature > 0:
@@ -236,7 +154,9 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         # === Layers ===
         # Built under the model's own dtype policy (keras.applications takes no dtype).
         with policy_scope(self.dtype_policy):
-            self.to_trunk_input = _INPUT_LAYERS[trunk_kind.input_style](name="to_trunk_input")
+            self.to_trunk_input = hypercolumn_features.INPUT_LAYERS[trunk_kind.input_style](
+                name="to_trunk_input"
+            )
             self.trunk = trunk_kind.build(self.taps, self.trunk_widths, self.trunk_alpha)
             for layer in self.trunk.layers:
                 # Layers outside the stages (VGG16's fc6/fc7) stay trainable.
@@ -270,8 +190,6 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
             self.hue_logits.build((None, head_units))
             self.chroma_logits.build((None, head_units))
             self.built = True
-        angles = 2.0 * math.pi * (np.arange(bins) + 0.5) / bins
-        self._hue_centres = np.stack([np.cos(angles), np.sin(angles)], -1).astype("float32")
 
     @property
     def bfloat16_is_faster(self):
@@ -374,7 +292,9 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         for projection, feature, stride in zip(
             self.projections, features, self.strides, strict=True
         ):
-            hidden = hidden + projection(bilinear_sample(feature, points, stride))
+            hidden = hidden + projection(
+                hypercolumn_features.bilinear_sample(feature, points, stride)
+            )
         return self._head(hidden, training)
 
     def dense_logits(self, features, grid_size, training=False):
@@ -390,10 +310,12 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
             self.projections, features, self.strides, strict=True
         ):
             if stride < self.output_stride:
-                feature = _to_grid(feature, stride, self.output_stride, grid_size)
+                feature = hypercolumn_features.to_grid(
+                    feature, stride, self.output_stride, grid_size
+                )
                 hidden = hidden + projection(feature)
             else:
-                hidden = hidden + _to_grid(
+                hidden = hidden + hypercolumn_features.to_grid(
                     projection(feature), stride, self.output_stride, grid_size
                 )
         return self._head(hidden, training)
@@ -404,7 +326,7 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         and benchmarks."""
         hypercolumn = ops.concatenate(
             [
-                _to_grid(feature, stride, self.output_stride, grid_size)
+                hypercolumn_features.to_grid(feature, stride, self.output_stride, grid_size)
                 for feature, stride in zip(features, self.strides, strict=True)
             ],
             axis=-1,
@@ -451,67 +373,24 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         hue, chroma = self.sparse_logits(self.features(l_norm, training), points, training)
         return {"hue_logits": hue, "chroma_logits": chroma, "points": points}
 
-    # --- colour coding ------------------------------------------------------------------
+    # --- colour coding (kcolor.models.histogram_codec) ------------------------------
 
     def encode_targets(self, ab_norm, l_norm):
-        """Soft target histograms and loss weights for colours.
-
-        Each colour's hue and chroma are spread linearly over their two nearest bin
-        centres (hue circularly).
-
-        Args:
-            ab_norm: float (..., 2); l_norm: float (..., 1).
-
-        Returns:
-            ``(hue_target, chroma_target, hue_weight, chroma_weight)``: (..., bins) x2 and
-            (...,) x2.
-        """
-        ab = color.denormalize_ab(ab_norm)
-        chroma = ops.sqrt(ops.sum(ops.square(ab), axis=-1) + 1e-12)
-        hue = tf.math.atan2(ab[..., 1], ab[..., 0]) % (2.0 * math.pi)
-        hue_target = _soft_bins(hue / (2.0 * math.pi) * self.bins - 0.5, self.bins, circular=True)
-        chroma_position = ops.clip(chroma / self.max_chroma, 0.0, 1.0) * self.bins - 0.5
-        chroma_target = _soft_bins(chroma_position, self.bins, circular=False)
-        lightness = color.denormalize_l(l_norm)[..., 0] / color.L_MAX
-        # The reference's weights: hue counts in proportion to the pixel's chroma (hue is
-        # meaningless for grays); chroma counts less near black and white.
-        hue_weight = self.hue_weight * ops.clip(chroma / self.max_chroma, 0.0, 1.0)
-        chroma_weight = ops.minimum(ops.minimum(3.0 * lightness, 1.0), 3.0 * (1.0 - lightness))
-        return hue_target, chroma_target, hue_weight, ops.maximum(chroma_weight, 0.0)
+        """Soft target histograms and loss weights for colours: see
+        :func:`kcolor.models.histogram_codec.encode_targets`."""
+        return histogram_codec.encode_targets(
+            ab_norm, l_norm, self.bins, self.max_chroma, self.hue_weight
+        )
 
     def decode(self, hue_probs, chroma_probs, seed=None):
-        """Per-pixel histograms -> ``ab_norm`` (..., 2), by this model's ``decoding``.
-
-        Hue is the circular mean of the hue histogram (the mode's bin for "mode", a draw
-        for "sample"); chroma is the median ("median"), the mean ("expectation"), the mode
-        or a draw. Chromatic fading then scales chroma by min(|z| / fading, 1), z the
-        mean over bins of p_k e^(i theta_k), so uncertain hues fade towards gray; ``boost``
-        scales the result.
-        """
-        width = self.max_chroma / self.bins
-        centres = (np.arange(self.bins) + 0.5) * width
-        z = ops.matmul(hue_probs, self._hue_centres)  # sum_k p_k (cos, sin)
-        if self.decoding == "mode":
-            hue_index = ops.argmax(hue_probs, axis=-1)
-            direction = ops.take(self._hue_centres, hue_index, axis=0)
-            chroma = ops.take(centres.astype("float32"), ops.argmax(chroma_probs, -1), axis=0)
-        elif self.decoding == "sample":
-            seed = self.seed_generator if seed is None else seed
-            hue_index = _sample_bins(hue_probs, seed)
-            direction = ops.take(self._hue_centres, hue_index, axis=0)
-            chroma = ops.take(centres.astype("float32"), _sample_bins(chroma_probs, seed), 0)
-        else:
-            direction = z / (ops.norm(z, axis=-1, keepdims=True) + 1e-12)
-            if self.decoding == "expectation":
-                chroma = ops.sum(chroma_probs * centres.astype("float32"), axis=-1)
-            else:
-                chroma = _median(chroma_probs, width)
-        if self.fading is not None:
-            strength = ops.norm(z, axis=-1) / self.bins
-            chroma = chroma * ops.minimum(strength / self.fading, 1.0)
-        # expand_dims, not [..., None]: a new axis on a dynamic shape has no TFLite builtin.
-        ab = direction * ops.expand_dims(chroma * self.boost, -1)
-        return color.normalize_ab(ab)
+        """Per-pixel histograms -> ``ab_norm`` (..., 2) by this model's ``decoding``,
+        ``fading`` and ``boost``: see :func:`kcolor.models.histogram_codec.decode`."""
+        return histogram_codec.decode(
+            hue_probs,
+            chroma_probs,
+            histogram_codec.Decoding(self.decoding, self.fading, self.boost, self.max_chroma),
+            self.seed_generator if seed is None else seed,
+        )
 
     # --- training -----------------------------------------------------------------------
 
@@ -532,8 +411,9 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
                 )
             rarity = ops.sum(ops.matmul(hue_target, self.color_weights) * chroma_target, -1)
             hue_weight, chroma_weight = hue_weight * rarity, chroma_weight * rarity
-        hue_kl = _kl_divergence(hue_target, ops.cast(y_pred["hue_logits"], "float32"))
-        chroma_kl = _kl_divergence(chroma_target, ops.cast(y_pred["chroma_logits"], "float32"))
+        kl_divergence = histogram_codec.kl_divergence
+        hue_kl = kl_divergence(hue_target, ops.cast(y_pred["hue_logits"], "float32"))
+        chroma_kl = kl_divergence(chroma_target, ops.cast(y_pred["chroma_logits"], "float32"))
         loss = ops.mean(hue_weight * hue_kl) + ops.mean(chroma_weight * chroma_kl)
         losses = [loss] + list(self.losses)
         # Each replica sees part of the global batch and the optimizer sums the replicas'
@@ -624,44 +504,3 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         # saved model brings its own weights, so the entry is dropped.
         config = {key: value for key, value in config.items() if key != "trunk_weights"}
         return cls(**config)
-
-
-def _soft_bins(position, bins, circular):
-    """Linear split of a continuous bin position over its two nearest bins."""
-    low = ops.floor(position)
-    fraction = position - low
-    low = ops.cast(low, "int32")
-    high = low + 1
-    if circular:
-        low, high = low % bins, high % bins
-    else:
-        low, high = ops.clip(low, 0, bins - 1), ops.clip(high, 0, bins - 1)
-    return (
-        ops.one_hot(low, bins) * (1.0 - fraction)[..., None]
-        + ops.one_hot(high, bins) * fraction[..., None]
-    )
-
-
-def _kl_divergence(target, logits):
-    log_probs = ops.log_softmax(logits, axis=-1)
-    entropy_term = ops.where(target > 0, target * ops.log(ops.maximum(target, 1e-12)), 0.0)
-    return ops.sum(entropy_term - target * log_probs, axis=-1)
-
-
-def _median(probs, width):
-    """Median of a histogram over bins [k * width, (k + 1) * width), interpolated within
-    the bin where the cumulative probability crosses 1/2."""
-    cumulative = ops.cumsum(probs, axis=-1)
-    index = ops.sum(ops.cast(cumulative < 0.5, "int32"), axis=-1)
-    index = ops.minimum(index, probs.shape[-1] - 1)
-    index_column = ops.expand_dims(index, -1)  # not [..., None]: see decode
-    below = ops.take_along_axis(cumulative, index_column, axis=-1)[..., 0]
-    mass = ops.take_along_axis(probs, index_column, axis=-1)[..., 0]
-    inside = ops.clip((0.5 - (below - mass)) / ops.maximum(mass, 1e-12), 0.0, 1.0)
-    return (ops.cast(index, probs.dtype) + inside) * width
-
-
-def _sample_bins(probs, seed):
-    flat = ops.reshape(probs, (-1, probs.shape[-1]))
-    draws = keras.random.categorical(ops.log(ops.maximum(flat, 1e-12)), 1, seed=seed)
-    return ops.reshape(draws, ops.shape(probs)[:-1])
