@@ -529,9 +529,10 @@ def _export(args: argparse.Namespace) -> int:
     model = api.load_model(args.model)
     source = args.model or "bundled default model"
     if args.format == "savedmodel":
-        from kcolor.deploy import export, serving
+        from kcolor import inference
+        from kcolor.deploy import export
 
-        warmup = [serving.upright_bytes(path) for path in _photo_paths(args.warmup)] or None
+        warmup = [inference.upright_bytes(path) for path in _photo_paths(args.warmup)] or None
         folder = export.export_savedmodel(
             model,
             args.output,

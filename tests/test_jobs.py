@@ -103,3 +103,56 @@ def test_a_served_run_leaves_videos_to_the_local_path(tmp_path):
     assert report.failed == [
         (job.source, "a video is colorized on this computer (kcolor colorize), not by a server")
     ]
+
+
+def _pipeline(colorizer, jobs, **settings):
+    run = batch.JobRun(len(jobs), force=False, progress=False)
+    return batch.PhotoPipeline(colorizer, run, **settings), run
+
+
+def test_the_reading_stage_admits_within_the_pixel_budget_and_reports_bad_files(
+    tiny_model_files, photo_folder, tmp_path
+):
+    colorizer = inference.Colorizer(inference.load_model(tiny_model_files["hypercolumn"]), 32)
+    jobs, _ = batch.plan_jobs([str(photo_folder)], tmp_path / "out")
+    broken = next(job for job in jobs if "broken" in job.source)
+    # 40x56 photos are 2,240 pixels: a budget of 3,000 holds one at a time...
+    pipeline, run = _pipeline(colorizer, jobs, batch_size=4, pixels_in_flight=3_000)
+    pipeline.waiting.extend(jobs)
+    pipeline.admit()
+    assert len(pipeline.reads) == 1 and pipeline.held == 40 * 56
+    # ... and one over the budget is admitted alone once nothing else is held.
+    pipeline, _ = _pipeline(colorizer, jobs, batch_size=4, pixels_in_flight=100)
+    pipeline.waiting.extend(jobs)
+    pipeline.admit()
+    assert len(pipeline.reads) == 1
+    pipeline.reader.shutdown()
+    # A file that is not a photo fails when its read is taken, and releases its pixels.
+    pipeline, run = _pipeline(colorizer, [broken])
+    pipeline.waiting.append(broken)
+    pipeline.admit()
+    pipeline.take_decoded()
+    assert pipeline.held == 0 and run.report.failed[0][0] == broken.source
+    pipeline.reader.shutdown()
+
+
+def test_the_network_stage_groups_photos_by_processing_shape(
+    tiny_model_files, photo_folder, tmp_path
+):
+    model = inference.load_model(tiny_model_files["hypercolumn"])
+    jobs, _ = batch.plan_jobs([str(photo_folder)], tmp_path / "out")
+    first_three = jobs[:3]  # 0.png 40x56, 1.png 56x40, 2.png 40x56
+    colorizer = RecordingColorizer(model, first_three)
+    pipeline, run = _pipeline(colorizer, first_three, batch_size=3)
+    pipeline.waiting.extend(first_three)
+    for _ in first_three:
+        pipeline.admit()
+        pipeline.take_decoded()
+    # The third photo filled the batch: one network call per processing shape.
+    assert [call["photos"] for call in colorizer.calls] == [2, 1]
+    assert pipeline.pending == {} and len(pipeline.writes) == 3
+    while pipeline.writes:
+        pipeline.finish_oldest_write()
+    assert len(run.report.written) == 3 and pipeline.held == 0
+    pipeline.reader.shutdown()
+    pipeline.writer.shutdown()

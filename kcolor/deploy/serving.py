@@ -16,14 +16,10 @@ with the rules of ``kcolor colorize``.
 """
 
 import base64
-import io
 import json
 import urllib.error
 import urllib.request
 
-from PIL import Image
-
-from kcolor import inference
 from kcolor.deploy.export import ERROR_OUTPUT, IMAGE_BYTES, PNG_OUTPUT, SEED
 from kcolor.errors import ServingError
 
@@ -233,21 +229,3 @@ class GrpcClient:
         """PNG bytes of the colorized ``images``, in order; raises :class:`ServingError`
         if any photo was not colorized."""
         return _pngs_or_raise(self.colorize_each(images, seeds))
-
-
-def upright_bytes(path, max_pixels: int | None = inference.DEFAULT_MAX_PIXELS) -> bytes:
-    """The bytes to send for a photo: the file as it is, or, when its EXIF orientation
-    turns it, a PNG of the upright photo (the server does not read EXIF).
-
-    Raises:
-        kcolor.inference.ImageReadError: the file is missing or not a readable image, or
-            it has more than ``max_pixels`` pixels.
-    """
-    rgb = inference.read_image(path, max_pixels)  # checks it decodes, as the server will
-    with open(path, "rb") as handle:
-        encoded = handle.read()
-    if inference.exif_orientation(encoded) == 1:
-        return encoded
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, "PNG")
-    return buffer.getvalue()

@@ -24,6 +24,7 @@ from kcolor.inference.colorizer import (
     read_file,
     read_image,
     to_uint8,
+    upright_bytes,
     upsample_rows,
 )
 from kcolor.inference.interface import BaseColorizer, check_samples, choose_seed, random_seed
@@ -50,6 +51,7 @@ __all__ = [
     "read_file",
     "read_image",
     "to_uint8",
+    "upright_bytes",
     "upsample_rows",
 ]
 

@@ -139,6 +139,24 @@ def decode_photo(
     return _apply_orientation(rgb, exif_orientation(encoded))
 
 
+def upright_bytes(path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> bytes:
+    """The bytes to send for a photo: the file as it is, or, when its EXIF orientation
+    turns it, a PNG of the upright photo (the server does not read EXIF).
+
+    Raises:
+        ImageReadError: the file is missing or not a readable image, or
+            it has more than ``max_pixels`` pixels.
+    """
+    rgb = read_image(path, max_pixels)  # checks it decodes, as the server will
+    with open(path, "rb") as handle:
+        encoded = handle.read()
+    if exif_orientation(encoded) == 1:
+        return encoded
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def _decode_uint8(encoded: bytes) -> np.ndarray:
     """uint8 RGB (H, W, 3) of an encoded image: the levels ``to_uint8`` gives for
     :func:`kcolor.data.decoding.decode_image_bytes`' floats, without ever holding a float copy
