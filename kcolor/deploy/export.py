@@ -120,55 +120,60 @@ class ServingGraph:
         ab = self._predict_groups(lightness, keys, seeds, count)
         return self._encode_outputs(image_bytes, ab, keys, errors, count)
 
+    # A photo that failed: a placeholder input, key -1 and the reason.
+    @staticmethod
+    def _failed(reason):
+        return tf.zeros([1, 1, 1]), tf.constant(-1, tf.int64), reason
+
+    def _refuse(self, shape):
+        """The failure of a photo whose header declares ``shape`` over the pixel limit."""
+        return self._failed(
+            tf.strings.format(
+                "{}x{} pixels is over the limit of {} pixels",
+                (shape[1], shape[0], self.max_pixels),
+            )
+        )
+
+    def _model_input(self, encoded):
+        """``(l_norm (h, w, 1), processing-shape key, "")`` of an encoded photo, or its
+        failure. Decoded under a guard: a broken photo fails alone, not the request."""
+        guarded = decoding.try_process(
+            "", encoded, lambda data: inference.to_uint8(decoding.decode_image_bytes(data))
+        )
+        _, _, rgb, succeeded = guarded.get_single_element()
+
+        def prepare():
+            l_norm = inference.lightness_input(rgb[None], self.size, self.multiple)[0]
+            shape = tf.cast(tf.shape(l_norm), tf.int64)
+            return l_norm, shape[0] * _KEY_BASE + shape[1], tf.constant("")
+
+        return tf.cond(
+            succeeded, prepare, lambda: self._failed(decoding.explain_undecodable(encoded))
+        )
+
+    def _checked_model_input(self, encoded):
+        """:meth:`_model_input`, after the pixel limit is checked in the header."""
+        if self.max_pixels is None:
+            return self._model_input(encoded)
+        shape = decoding.declared_shape(encoded)
+        return tf.cond(
+            shape[0] * shape[1] > self.max_pixels,
+            lambda: self._refuse(shape),
+            lambda: self._model_input(encoded),
+        )
+
     def _model_inputs(self, image_bytes, count):
         """Decode each photo and make its model input. Returns a TensorArray of
         ``l_norm`` (h, w, 1) per photo, int64 keys (B,) naming each processing shape
         (-1 for a photo that failed) and the failures' reasons, string (B,)."""
 
-        def refuse(shape):
-            message = tf.strings.format(
-                "{}x{} pixels is over the limit of {} pixels",
-                (shape[1], shape[0], self.max_pixels),
-            )
-            return tf.zeros([1, 1, 1]), tf.constant(-1, tf.int64), message
-
-        def attempt(encoded):
-            # Decoded under a guard: a broken photo fails alone, not the request.
-            guarded = decoding.try_process(
-                "", encoded, lambda data: inference.to_uint8(decoding.decode_image_bytes(data))
-            )
-            _, _, rgb, succeeded = guarded.get_single_element()
-
-            def prepare():
-                l_norm = inference.lightness_input(rgb[None], self.size, self.multiple)[0]
-                shape = tf.cast(tf.shape(l_norm), tf.int64)
-                return l_norm, shape[0] * _KEY_BASE + shape[1], tf.constant("")
-
-            def explain():
-                return (
-                    tf.zeros([1, 1, 1]),
-                    tf.constant(-1, tf.int64),
-                    (decoding.explain_undecodable(encoded)),
-                )
-
-            return tf.cond(succeeded, prepare, explain)
-
         def body(index, lightness, keys, errors):
-            encoded = image_bytes[index]
-            if self.max_pixels is None:
-                l_norm, key, error = attempt(encoded)
-            else:
-                shape = decoding.declared_shape(encoded)
-                l_norm, key, error = tf.cond(
-                    shape[0] * shape[1] > self.max_pixels,
-                    lambda: refuse(shape),
-                    lambda: attempt(encoded),
-                )
+            l_norm, key, error = self._checked_model_input(image_bytes[index])
             return (
                 index + 1,
                 lightness.write(index, l_norm),
                 keys.write(index, key),
-                (errors.write(index, error)),
+                errors.write(index, error),
             )
 
         _, lightness, keys, errors = tf.while_loop(

@@ -1,5 +1,10 @@
-"""The Keras colorize path at full resolution (:mod:`kcolor.inference.colorizer`) and the
-interface every colorizer shares (:mod:`kcolor.inference.interface`).
+"""The colorize path at full resolution.
+
+kcolor.inference.reading    photos to upright 8-bit RGB, the pixel limit checked first.
+kcolor.inference.interface  what every colorizer offers; the one samples/seed rule.
+kcolor.inference.colorizer  the Keras colorizer: processing size, the network's graph.
+kcolor.inference.composing  predicted colour joined with the photo's full-size lightness.
+kcolor.inference.loading    models by name or file, once per process.
 
 ``kcolor.colorize``, ``kcolor.make_colorizer`` and ``kcolor.load_model`` (in
 :mod:`kcolor.api`) are the usual entry points; the names here are the steps they use.
@@ -9,25 +14,29 @@ import warnings
 
 from kcolor.errors import ImageReadError, ImageTooLarge
 from kcolor.inference.colorizer import (
-    DEFAULT_MAX_PIXELS,
     Colorizer,
-    check_pixels,
-    color_pixels,
     colorize_rgb,
-    compose,
-    decode_photo,
-    exif_orientation,
-    gray_from_lightness,
     lightness_input,
-    load_model,
     processing_shape,
-    read_file,
-    read_image,
+)
+from kcolor.inference.composing import (
+    color_pixels,
+    compose,
+    gray_from_lightness,
     to_uint8,
-    upright_bytes,
     upsample_rows,
 )
 from kcolor.inference.interface import BaseColorizer, check_samples, choose_seed, random_seed
+from kcolor.inference.loading import load_model
+from kcolor.inference.reading import (
+    check_pixels,
+    decode_photo,
+    exif_orientation,
+    read_file,
+    read_image,
+    upright_bytes,
+)
+from kcolor.limits import DEFAULT_MAX_PIXELS
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

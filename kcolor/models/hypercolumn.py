@@ -27,6 +27,22 @@ from kcolor.models.base import ColorizationModel, base_config
 from kcolor.precision import policy_scope
 
 
+def _check_settings(decoding, output_stride, temperature, frozen_blocks, rebalance) -> None:
+    """Raise ConfigError for a hypercolumn setting out of its range."""
+    if decoding not in histogram_codec.DECODINGS:
+        raise ConfigError(
+            f"decoding must be one of {histogram_codec.DECODINGS}. Received: {decoding!r}"
+        )
+    if output_stride not in (1, 2, 4, 8, 16):
+        raise ConfigError(f"output_stride must be 1, 2, 4, 8 or 16. Received: {output_stride}")
+    if not temperature > 0:
+        raise ConfigError(f"temperature must be positive. Received: {temperature}")
+    if not 0 <= frozen_blocks <= 5:
+        raise ConfigError(f"frozen_blocks must be 0 to 5. Received: {frozen_blocks}")
+    if rebalance is not None and not 0 < rebalance <= 1:
+        raise ConfigError(f"rebalance must be None or in (0, 1]. Received: {rebalance}")
+
+
 @keras.saving.register_keras_serializable(package="kcolor")
 class HypercolumnColorizer(ColorizationModel, keras.Model):
     """The hypercolumn colorizer of Larsson et al. 2016.
@@ -113,16 +129,7 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if decoding not in histogram_codec.DECODINGS:
-            raise ConfigError(
-                f"decoding must be one of {histogram_codec.DECODINGS}. Received: {decoding!r}"
-            )
-        if output_stride not in (1, 2, 4, 8, 16):
-            raise ConfigError(f"output_stride must be 1, 2, 4, 8 or 16. Received: {output_stride}")
-        if not temperature > 0:
-            raise ConfigError(f"temperature must be positive. Received: {temperature}")
-        if not 0 <= frozen_blocks <= 5:
-            raise ConfigError(f"frozen_blocks must be 0 to 5. Received: {frozen_blocks}")
+        _check_settings(decoding, output_stride, temperature, frozen_blocks, rebalance)
         trunk_kind = trunks.kind_of(trunk)
         if trunk_widths is not None and trunk != "vgg16":
             raise ConfigError(f"trunk_widths is for the vgg16 trunk; {trunk} takes trunk_alpha")
@@ -143,53 +150,53 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         self.temperature = float(temperature)
         self.hue_weight = float(hue_weight)
         self.seed = seed
-        if rebalance is not None and not 0 < rebalance <= 1:
-            raise ConfigError(f"rebalance must be None or in (0, 1]. Received: {rebalance}")
         self.rebalance = None if rebalance is None else float(rebalance)
         self.rebalance_sigma = float(rebalance_sigma)
         # (hue bins, chroma bins) loss weights; set from the training photos by
         # estimate_color_prior (a run setting's consequence, so not saved as a weight).
         self.color_weights = None
 
-        # === Layers ===
         # Built under the model's own dtype policy (keras.applications takes no dtype).
         with policy_scope(self.dtype_policy):
-            self.to_trunk_input = hypercolumn_features.INPUT_LAYERS[trunk_kind.input_style](
-                name="to_trunk_input"
-            )
-            self.trunk = trunk_kind.build(self.taps, self.trunk_widths, self.trunk_alpha)
-            for layer in self.trunk.layers:
-                # Layers outside the stages (VGG16's fc6/fc7) stay trainable.
-                stage = trunk_kind.stage_of(layer.name)
-                if stage is not None and stage <= frozen_blocks:
-                    layer.trainable = False
-            self.strides = trunks.tap_strides(self.trunk)
-            # The first head layer is linear in the hypercolumn, so it is kept as one 1x1
-            # projection per tapped layer: sampled points need no dense map, and dense
-            # inference can apply each part where it is cheapest (see dense_logits).
-            self.projections = [
-                keras.layers.Dense(head_units, use_bias=False, name=f"project_{name}")
-                for name in self.taps
-            ]
-            self.projection_bias = self.add_weight(
-                shape=(head_units,), initializer="zeros", name="projection_bias"
-            )
-            # The paper rescales each tapped layer so its features have E[x^2] = 1; raw VGG
-            # activations differ by orders of magnitude between layers. Set by calibrate().
-            self.tap_scales = self.add_weight(
-                shape=(len(self.taps),), initializer="ones", trainable=False, name="tap_scales"
-            )
-            self.head_dropout = keras.layers.Dropout(dropout, seed=seed, name="head_dropout")
-            self.hue_logits = keras.layers.Dense(bins, name="hue_logits")
-            self.chroma_logits = keras.layers.Dense(bins, name="chroma_logits")
-            self.seed_generator = keras.random.SeedGenerator(seed)
-            # Every weight exists from construction on (any input size works), so the model
-            # saves and loads without a first call.
-            for projection, output in zip(self.projections, self.trunk.outputs, strict=True):
-                projection.build((None, output.shape[-1]))
-            self.hue_logits.build((None, head_units))
-            self.chroma_logits.build((None, head_units))
-            self.built = True
+            self._build_layers(trunk_kind)
+
+    def _build_layers(self, trunk_kind) -> None:
+        """The trunk, the per-tap projections and the head, every weight built: any input
+        size works, so the model saves and loads without a first call."""
+        self.to_trunk_input = hypercolumn_features.INPUT_LAYERS[trunk_kind.input_style](
+            name="to_trunk_input"
+        )
+        self.trunk = trunk_kind.build(self.taps, self.trunk_widths, self.trunk_alpha)
+        for layer in self.trunk.layers:
+            # Layers outside the stages (VGG16's fc6/fc7) stay trainable.
+            stage = trunk_kind.stage_of(layer.name)
+            if stage is not None and stage <= self.frozen_blocks:
+                layer.trainable = False
+        self.strides = trunks.tap_strides(self.trunk)
+        # The first head layer is linear in the hypercolumn, so it is kept as one 1x1
+        # projection per tapped layer: sampled points need no dense map, and dense
+        # inference can apply each part where it is cheapest (see dense_logits).
+        self.projections = [
+            keras.layers.Dense(self.head_units, use_bias=False, name=f"project_{name}")
+            for name in self.taps
+        ]
+        self.projection_bias = self.add_weight(
+            shape=(self.head_units,), initializer="zeros", name="projection_bias"
+        )
+        # The paper rescales each tapped layer so its features have E[x^2] = 1; raw VGG
+        # activations differ by orders of magnitude between layers. Set by calibrate().
+        self.tap_scales = self.add_weight(
+            shape=(len(self.taps),), initializer="ones", trainable=False, name="tap_scales"
+        )
+        self.head_dropout = keras.layers.Dropout(self.dropout, seed=self.seed, name="head_dropout")
+        self.hue_logits = keras.layers.Dense(self.bins, name="hue_logits")
+        self.chroma_logits = keras.layers.Dense(self.bins, name="chroma_logits")
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        for projection, output in zip(self.projections, self.trunk.outputs, strict=True):
+            projection.build((None, output.shape[-1]))
+        self.hue_logits.build((None, self.head_units))
+        self.chroma_logits.build((None, self.head_units))
+        self.built = True
 
     @property
     def bfloat16_is_faster(self):
@@ -265,21 +272,7 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         Returns:
             How many layers were set (0 for VGG16, which has none).
         """
-        norms = [
-            layer
-            for layer in self.trunk.layers
-            if isinstance(layer, keras.layers.BatchNormalization)
-        ]
-        saved = [(layer.momentum, layer.trainable) for layer in norms]
-        for layer in norms:
-            layer.momentum, layer.trainable = 0.0, True
-        try:
-            if norms:
-                self.trunk(self.to_trunk_input(l_norm), training=True)
-        finally:
-            for layer, (momentum, trainable) in zip(norms, saved, strict=True):
-                layer.momentum, layer.trainable = momentum, trainable
-        return len(norms)
+        return trunks.reestimate_batch_statistics(self.trunk, self.to_trunk_input(l_norm))
 
     def _head(self, hidden, training):
         hidden = ops.relu(hidden + ops.cast(self.projection_bias, hidden.dtype))
@@ -436,14 +429,7 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         """
         if self.rebalance is None:
             raise ConfigError("estimate_color_prior needs rebalance set on the model")
-        counts = np.zeros((self.bins, self.bins))
-        for l_norm, ab_norm in batches:
-            ab = ab_norm[:, ::pixel_step, ::pixel_step]
-            l_sub = l_norm[:, ::pixel_step, ::pixel_step]
-            hue, chroma, _, _ = self.encode_targets(ab, l_sub)
-            hue = ops.reshape(hue, (-1, self.bins))
-            chroma = ops.reshape(chroma, (-1, self.bins))
-            counts += ops.convert_to_numpy(ops.matmul(ops.transpose(hue), chroma))
+        counts = rebalancing.count_colors(batches, self.encode_targets, self.bins, pixel_step)
         self.color_weights = rebalancing.rebalancing_weights(
             counts, self.rebalance, self.rebalance_sigma
         )

@@ -14,6 +14,7 @@ arrays; hue is circular.
 """
 
 import numpy as np
+from keras import ops
 
 from kcolor.errors import ConfigError
 
@@ -57,3 +58,27 @@ def rebalancing_weights(prior, mix: float, sigma: float = 1.0) -> np.ndarray:
     weights = 1.0 / ((1.0 - mix) * smoothed + mix / smoothed.size)
     weights /= (probabilities * weights).sum()
     return weights.astype("float32")
+
+
+def count_colors(batches, encode_targets, bins: int, pixel_step: int = 4) -> np.ndarray:
+    """Soft counts of the colours of ``batches`` on the (hue, chroma) bin grid.
+
+    Args:
+        batches: iterable of ``(l_norm, ab_norm)`` batches (float32 (B, H, W, 1) and
+            (B, H, W, 2)).
+        encode_targets: the model's colour code, ``(ab_norm, l_norm) -> (hue, chroma,
+            ...)`` histograms (..., bins) (see :mod:`kcolor.models.histogram_codec`).
+        pixel_step: every this many pixels along each side are counted.
+
+    Returns:
+        float64 (bins, bins): counts by (hue bin, chroma bin).
+    """
+    counts = np.zeros((bins, bins))
+    for l_norm, ab_norm in batches:
+        ab = ab_norm[:, ::pixel_step, ::pixel_step]
+        l_sub = l_norm[:, ::pixel_step, ::pixel_step]
+        hue, chroma, _, _ = encode_targets(ab, l_sub)
+        hue = ops.reshape(hue, (-1, bins))
+        chroma = ops.reshape(chroma, (-1, bins))
+        counts += ops.convert_to_numpy(ops.matmul(ops.transpose(hue), chroma))
+    return counts

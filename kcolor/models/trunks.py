@@ -86,3 +86,20 @@ def tap_strides(trunk: keras.Model) -> list[int]:
     outputs = trunk.compute_output_spec(probe)
     outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
     return [_PROBE_SIDE // output.shape[1] for output in outputs]
+
+
+def reestimate_batch_statistics(trunk: keras.Model, trunk_input) -> int:
+    """Set every batch normalization layer's moving mean and variance in ``trunk``,
+    frozen ones included, to their values on ``trunk_input`` (the trunk's own input, e.g.
+    (B, H, W, 3)); returns how many layers were set (0 for VGG16, which has none)."""
+    norms = [layer for layer in trunk.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [(layer.momentum, layer.trainable) for layer in norms]
+    for layer in norms:
+        layer.momentum, layer.trainable = 0.0, True
+    try:
+        if norms:
+            trunk(trunk_input, training=True)
+    finally:
+        for layer, (momentum, trainable) in zip(norms, saved, strict=True):
+            layer.momentum, layer.trainable = momentum, trainable
+    return len(norms)

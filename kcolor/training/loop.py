@@ -320,6 +320,67 @@ def _save_final(model: keras.Model, out_dir: Path) -> None:
         os.replace(partial, out_dir / name)
 
 
+@dataclasses.dataclass
+class _RunStart:
+    """Where a run starts: its worker's backup folder and the epochs already trained."""
+
+    backup_dir: Path
+    resumed_epoch: int
+    model_path: Path
+    finished: bool
+
+
+def _start_run(run_dir: Path, config: run_config.RunConfig, worker: Worker) -> _RunStart:
+    """Clean up after a killed run, read how far the run got, check the run directory's
+    settings against ``config`` and write them."""
+    backup_dir = run_dir / "backup" / f"worker_{worker.index}"
+    kcolor_callbacks.remove_partial_backups(backup_dir)
+    resumed_epoch = _backed_up_epoch(backup_dir)
+    if resumed_epoch:
+        _check_backup_weights(backup_dir)
+    model_path = run_dir / "model.keras"
+    _prepare_run_dir(run_dir, config, worker, trained=resumed_epoch > 0 or model_path.is_file())
+    finished = resumed_epoch >= config.epochs and _saved_after_backup(model_path, backup_dir)
+    return _RunStart(backup_dir, resumed_epoch, model_path, finished)
+
+
+@contextlib.contextmanager
+def _run_environment(config: run_config.RunConfig, worker: Worker, resumed_epoch: int):
+    """Seeds, the run's precision policy (the previous one put back afterwards) and, with
+    several workers, their fixes; yields a scratch folder for this worker."""
+    keras.utils.set_random_seed(config.seed + resumed_epoch)
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(config.mixed_precision)
+    fixes = contextlib.nullcontext()
+    if worker.count > 1:
+        from kcolor.training.multi_worker import multi_worker_fixes
+
+        fixes = multi_worker_fixes()
+    try:
+        with tempfile.TemporaryDirectory(prefix="kcolor-worker-") as scratch, fixes:
+            yield Path(scratch)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _check_finite(history, chosen, start: _RunStart) -> None:
+    """Raise :class:`TrainingDiverged` if a loss became NaN or infinite."""
+    guard = next(c for c in chosen if isinstance(c, kcolor_callbacks.TerminateOnNonFiniteLoss))
+    if not guard.diverged:
+        return
+    kept = (
+        f"The last good state is kept in {start.backup_dir}"
+        if _backed_up_epoch(start.backup_dir)
+        else "No epoch finished before it, so there is no state to keep"
+    )
+    raise TrainingDiverged(
+        f"{', '.join(guard.diverged)} became NaN or infinite in epoch "
+        f"{len(history.history.get(guard.diverged[0], [])) + start.resumed_epoch}; "
+        f"no final model was saved. {kept}: lower the learning rate and train "
+        "into a new run directory."
+    )
+
+
 def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto") -> TrainResult:
     """Train the model ``config`` describes into ``run_dir`` (resuming if it has a backup).
 
@@ -339,69 +400,31 @@ def train(config: run_config.RunConfig, run_dir, strategy=None, *, verbose="auto
     run_dir = Path(run_dir)
     strategy = strategy or make_strategy(config.strategy)
     worker = worker_of(strategy)
-    backup_dir = run_dir / "backup" / f"worker_{worker.index}"
-    kcolor_callbacks.remove_partial_backups(backup_dir)
-    resumed_epoch = _backed_up_epoch(backup_dir)
-    if resumed_epoch:
-        _check_backup_weights(backup_dir)
-    model_path = run_dir / "model.keras"
-    _prepare_run_dir(run_dir, config, worker, trained=resumed_epoch > 0 or model_path.is_file())
-    if resumed_epoch >= config.epochs and _saved_after_backup(model_path, backup_dir):
-        return TrainResult(resumed_epoch, config.epochs, {}, model_path)
-
-    keras.utils.set_random_seed(config.seed + resumed_epoch)
-    previous_policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(config.mixed_precision)
-    fixes = contextlib.nullcontext()
-    if worker.count > 1:
-        from kcolor.training.multi_worker import multi_worker_fixes
-
-        fixes = multi_worker_fixes()
-    try:
-        with tempfile.TemporaryDirectory(prefix="kcolor-worker-") as scratch, fixes:
-            train_data, validation, preview = _datasets(config, resumed_epoch)
-            with strategy.scope():
-                model = build_model(config)
-            kind = registry.get(config.model)
-            if kind.prepare is not None:
-                fresh = config.init_from is None and not resumed_epoch
-                kind.prepare(model, train_data, config.model_settings, fresh)
-            chosen = _callbacks(config, run_dir, worker, preview, Path(scratch))
-            history = model.fit(
-                train_data,
-                epochs=config.epochs,
-                steps_per_epoch=config.steps_per_epoch,
-                validation_data=validation,
-                validation_steps=config.val_steps if validation is not None else None,
-                # The pipeline shuffles (seeded); Keras cannot shuffle a dataset anyway.
-                shuffle=False,
-                callbacks=chosen,
-                verbose=verbose,
-            )
-            guard = next(
-                c for c in chosen if isinstance(c, kcolor_callbacks.TerminateOnNonFiniteLoss)
-            )
-            if guard.diverged:
-                kept = (
-                    f"The last good state is kept in {backup_dir}"
-                    if _backed_up_epoch(backup_dir)
-                    else "No epoch finished before it, so there is no state to keep"
-                )
-                raise TrainingDiverged(
-                    f"{', '.join(guard.diverged)} became NaN or infinite in epoch "
-                    f"{len(history.history.get(guard.diverged[0], [])) + resumed_epoch}; "
-                    f"no final model was saved. {kept}: lower the learning rate and train "
-                    "into a new run directory."
-                )
-            # Every worker must take part in saving; only the chief's copy is kept.
-            out_dir = run_dir if worker.is_chief else Path(scratch)
-            _save_final(model, out_dir)
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
-    return TrainResult(
-        resumed_epoch,
-        config.epochs,
-        history.history,
-        model_path if worker.is_chief else None,
-        model,
-    )
+    start = _start_run(run_dir, config, worker)
+    if start.finished:
+        return TrainResult(start.resumed_epoch, config.epochs, {}, start.model_path)
+    with _run_environment(config, worker, start.resumed_epoch) as scratch:
+        train_data, validation, preview = _datasets(config, start.resumed_epoch)
+        with strategy.scope():
+            model = build_model(config)
+        kind = registry.get(config.model)
+        if kind.prepare is not None:
+            fresh = config.init_from is None and not start.resumed_epoch
+            kind.prepare(model, train_data, config.model_settings, fresh)
+        chosen = _callbacks(config, run_dir, worker, preview, scratch)
+        history = model.fit(
+            train_data,
+            epochs=config.epochs,
+            steps_per_epoch=config.steps_per_epoch,
+            validation_data=validation,
+            validation_steps=config.val_steps if validation is not None else None,
+            # The pipeline shuffles (seeded); Keras cannot shuffle a dataset anyway.
+            shuffle=False,
+            callbacks=chosen,
+            verbose=verbose,
+        )
+        _check_finite(history, chosen, start)
+        # Every worker must take part in saving; only the chief's copy is kept.
+        _save_final(model, run_dir if worker.is_chief else scratch)
+    model_path = start.model_path if worker.is_chief else None
+    return TrainResult(start.resumed_epoch, config.epochs, history.history, model_path, model)
