@@ -26,8 +26,10 @@ Submodules load on first use, so ``kcolor --version`` does not load TensorFlow.
 
 import importlib
 import warnings
+from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+# 0.2: the modules of 0.1 moved into subpackages (still reachable, deprecated, below).
+__version__ = "0.2.0"
 
 _SUBMODULES = (
     "api",
@@ -73,6 +75,29 @@ _MOVED = {
     "tfrecords": "kcolor.data.tfrecords",
 }
 __all__ = ["__version__", *_SUBMODULES, *_FUNCTIONS]
+
+if TYPE_CHECKING:
+    # What __getattr__ loads on first use, named here for editors and type checkers.
+    from kcolor import (  # noqa: F401
+        api,
+        color,
+        data,
+        deploy,
+        errors,
+        evaluation,
+        images,
+        inference,
+        jobs,
+        limits,
+        metrics,
+        models,
+        outputs,
+        precision,
+        training,
+        video,
+    )
+    from kcolor.api import colorize, load_model, make_colorizer, open_colorizer  # noqa: F401
+    from kcolor.video import colorize_video, colorized_frames  # noqa: F401
 
 
 def __getattr__(name):

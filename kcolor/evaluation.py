@@ -116,24 +116,38 @@ def evaluate_files(
         if _is_grayscale(original):
             grayscale.append(name)
             continue
-        ab_norm = colorizer.predict_ab(colorizer.model_input(original), samples, seed)
-        results = [inference.compose(original, ab) for ab in ab_norm[0]]
-        gray = inference.compose(original, np.zeros((1, 1, 2), np.float32))
-        per_sample = [_scores(result, original) for result in results]
-        means = {key: float(np.mean([one[key] for one in per_sample])) for key in _BASELINE_KEYS}
-        scores = {
-            "file": name,
-            "model": means,
-            "no_colour": _scores(gray, original),
-            "mean_tint": _scores(inference.compose(original, tint_ab_norm), original),
-            "photo_colorfulness": float(metrics.colorfulness(original)),
-        }
-        if samples > 1:
-            scores["model"]["best_psnr"] = max(one["psnr"] for one in per_sample)
-            scores["model"]["diversity"] = float(metrics.sample_diversity(ab_norm)[0])
+        scores, results, gray = _score_photo(name, original, colorizer, samples, seed, tint_ab_norm)
         images.append(scores)
         if len(rows) < sheet_rows:
             rows.append((gray, *results, original))
+
+    report = {**_summary(images, samples, tint), "failed": failed, "grayscale": grayscale}
+    return report, rows
+
+
+def _score_photo(name, original, colorizer, samples, seed, tint_ab_norm):
+    """One photo's scores (see :func:`evaluate_files`), its colourings and its gray."""
+    ab_norm = colorizer.predict_ab(colorizer.model_input(original), samples, seed)
+    results = [inference.compose(original, ab) for ab in ab_norm[0]]
+    gray = inference.compose(original, np.zeros((1, 1, 2), np.float32))
+    per_sample = [_scores(result, original) for result in results]
+    means = {key: float(np.mean([one[key] for one in per_sample])) for key in _BASELINE_KEYS}
+    scores = {
+        "file": name,
+        "model": means,
+        "no_colour": _scores(gray, original),
+        "mean_tint": _scores(inference.compose(original, tint_ab_norm), original),
+        "photo_colorfulness": float(metrics.colorfulness(original)),
+    }
+    if samples > 1:
+        scores["model"]["best_psnr"] = max(one["psnr"] for one in per_sample)
+        scores["model"]["diversity"] = float(metrics.sample_diversity(ab_norm)[0])
+    return scores, results, gray
+
+
+def _summary(images: list, samples: int, tint) -> dict:
+    """The means over ``images``' scores, and the share of photos the model beats each
+    baseline on in PSNR (None for each when there are no images)."""
 
     def mean(kind, key):
         return float(np.mean([image[kind][key] for image in images])) if images else None
@@ -143,7 +157,7 @@ def evaluate_files(
             return None
         return float(np.mean([i["model"]["psnr"] > i[baseline]["psnr"] for i in images]))
 
-    report = {
+    return {
         "images": len(images),
         "model": {key: mean("model", key) for key in _model_keys(samples)},
         "no_colour": {key: mean("no_colour", key) for key in _BASELINE_KEYS},
@@ -155,10 +169,7 @@ def evaluate_files(
             float(np.mean([image["photo_colorfulness"] for image in images])) if images else None
         ),
         "per_image": images,
-        "failed": failed,
-        "grayscale": grayscale,
     }
-    return report, rows
 
 
 _BASELINE_KEYS = ("psnr", "ssim", "auc", "colorfulness")

@@ -33,9 +33,35 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1, left_out=None):
     for what the input folders hold that is not a photo (other files, broken links,
     folders named like photos, link loops).
     """
-    jobs, problems, claimed = [], [], {}
-    extension = "." + fmt
-    output_root = os.path.realpath(output_dir)
+    problems, claimed, jobs = [], {}, []
+    expanded = _expand(inputs, os.path.realpath(output_dir), problems, left_out)
+    # Every input of the run, so that no output lands on any of them (``x.jpg`` and
+    # ``x.png`` colorized into their own folder), whatever the format and --force.
+    input_files = {os.path.realpath(path): path for _, paths in expanded for path in paths}
+    for root, paths in expanded:
+        for path in paths:
+            names = _output_names(path, root, output_dir, "." + fmt, samples)
+            if names is None:
+                problems.append((path, "a video gets one colouring; --samples is for photos"))
+                continue
+            if names[0] in claimed:
+                problems.append((path, f"its output {names[0]} is already {claimed[names[0]]}'s"))
+                continue
+            replaced = [input_files.get(os.path.realpath(name)) for name in names]
+            replaced = next((other for other in replaced if other is not None), None)
+            if replaced is not None:
+                # Even with --force: an input is never overwritten.
+                what = "the input itself" if replaced == path else f"the input {replaced}"
+                problems.append((path, f"its output would replace {what}; choose another -o"))
+                continue
+            claimed[names[0]] = path
+            jobs.append(Job(path, tuple(names)))
+    return jobs, problems
+
+
+def _expand(inputs, output_root: str, problems: list, left_out) -> list:
+    """``[(folder or None, [paths])]`` of each input that names something; the others go
+    to ``problems``, what folders hold that is not a photo or video to ``left_out``."""
     expanded = []
     for given in inputs:
         try:
@@ -55,36 +81,21 @@ def plan_jobs(inputs, output_dir, fmt="png", samples=1, left_out=None):
         if left_out is not None:
             left_out.extend(resolved.left_out)
         expanded.append((root, paths))
-    # Every input of the run, so that no output lands on any of them (``x.jpg`` and
-    # ``x.png`` colorized into their own folder), whatever the format and --force.
-    input_files = {os.path.realpath(path): path for _, paths in expanded for path in paths}
-    for root, paths in expanded:
-        for path in paths:
-            relative = os.path.relpath(path, root) if root else os.path.basename(path)
-            stem, own_extension = os.path.splitext(relative)
-            stem = os.path.join(os.fspath(output_dir), stem)
-            if sources.is_video(path):
-                if samples != 1:
-                    problems.append((path, "a video gets one colouring; --samples is for photos"))
-                    continue
-                names = [stem + own_extension]  # a video stays in its own container
-            elif samples == 1:
-                names = [stem + extension]
-            else:
-                names = [f"{stem}_sample{k}{extension}" for k in range(1, samples + 1)]
-            if names[0] in claimed:
-                problems.append((path, f"its output {names[0]} is already {claimed[names[0]]}'s"))
-                continue
-            replaced = [input_files.get(os.path.realpath(name)) for name in names]
-            replaced = next((other for other in replaced if other is not None), None)
-            if replaced is not None:
-                # Even with --force: an input is never overwritten.
-                what = "the input itself" if replaced == path else f"the input {replaced}"
-                problems.append((path, f"its output would replace {what}; choose another -o"))
-                continue
-            claimed[names[0]] = path
-            jobs.append(Job(path, tuple(names)))
-    return jobs, problems
+    return expanded
+
+
+def _output_names(path: str, root, output_dir, extension: str, samples: int):
+    """The outputs of ``path`` (found under the folder ``root``, or given by itself):
+    ``NAME.EXT`` or ``NAME_sample<k>.EXT``; a video keeps its container. None for a video
+    asked for several colourings."""
+    relative = os.path.relpath(path, root) if root else os.path.basename(path)
+    stem, own_extension = os.path.splitext(relative)
+    stem = os.path.join(os.fspath(output_dir), stem)
+    if sources.is_video(path):
+        return [stem + own_extension] if samples == 1 else None
+    if samples == 1:
+        return [stem + extension]
+    return [f"{stem}_sample{k}{extension}" for k in range(1, samples + 1)]
 
 
 def is_video_job(job: Job) -> bool:

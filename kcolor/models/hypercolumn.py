@@ -217,7 +217,10 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
     # --- the network ------------------------------------------------------------------
 
     def predict_ab(self, l_norm, noise=None, training=False):
-        """The dense colouring ``ab_norm`` (B, H, W, 2); there is no noise to give."""
+        """The dense colouring ``ab_norm`` (B, H, W, 2); there is no noise to give, and
+        ``training`` changes nothing: this model trains on sampled points (its training
+        call returns their logits, not a colouring), so its colouring is always the
+        inference one."""
         return self(l_norm, training=False)
 
     def load_trunk_weights(self, weights) -> list[str]:

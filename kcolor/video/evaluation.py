@@ -30,6 +30,40 @@ def _ab_at(rgb: np.ndarray, shape) -> np.ndarray:
     return np.asarray(color.rgb_to_lab(resized))[..., 1:] / 110.0
 
 
+class _VideoScores:
+    """Sums of the per-frame scores of each colouring, and the flicker measures."""
+
+    def __init__(self):
+        self.sums = {kind: {"psnr": 0.0, "colorfulness": 0.0} for kind in _KINDS}
+        self.original_colorfulness = 0.0
+        self.flicker = {kind: WarpingError() for kind in ("temporal", "frame_by_frame", "original")}
+        self.frames = 0
+
+    def add(self, rgb: np.ndarray, gray: np.ndarray, colourings: dict) -> None:
+        """Score one frame: ``rgb`` the original (H, W, 3) uint8, ``gray`` its gray at the
+        processing size, ``colourings`` ``{kind: ab_norm (h, w, 2)}``."""
+        for kind, ab in colourings.items():
+            colored = inference.compose(rgb, ab)
+            self.sums[kind]["psnr"] += float(metrics.psnr(colored, rgb))
+            self.sums[kind]["colorfulness"] += float(metrics.colorfulness(colored))
+        self.original_colorfulness += float(metrics.colorfulness(rgb))
+        self.flicker["temporal"].add(colourings["temporal"], gray)
+        self.flicker["frame_by_frame"].add(colourings["frame_by_frame"], gray)
+        self.flicker["original"].add(_ab_at(rgb, gray.shape), gray)
+        self.frames += 1
+
+    def means(self) -> dict:
+        frames = self.frames
+        return {
+            "psnr": {kind: self.sums[kind]["psnr"] / frames for kind in _KINDS},
+            "colorfulness": {
+                **{kind: self.sums[kind]["colorfulness"] / frames for kind in _KINDS},
+                "original": self.original_colorfulness / frames,
+            },
+            "flicker": {kind: measure.value for kind, measure in self.flicker.items()},
+        }
+
+
 def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, progress=False):
     """Score one colour video; returns a JSON-ready dict.
 
@@ -50,16 +84,13 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
     temporal = temporal or TemporalSettings()
     info = io.probe(path)
     memory = ColourMemory(temporal.strength) if temporal.enabled else None
-    seed = seed if colorizer.diverse else None
-    sums = {kind: {"psnr": 0.0, "colorfulness": 0.0} for kind in _KINDS}
-    original_colorfulness = 0.0
-    flicker = {kind: WarpingError() for kind in ("temporal", "frame_by_frame", "original")}
-    frames = predicted = 0
+    seed = colorizer.choose_seed(seed)
+    scores = _VideoScores()
+    predicted = 0
     total = min(info.frames or 0, max_frames or info.frames or 0) or None
-    for frame in tqdm(
-        prefetched(io.read_frames(path), 4), total=total, unit="frame", disable=not progress
-    ):
-        if max_frames is not None and frames >= max_frames:
+    frames = prefetched(io.read_frames(path), 4)
+    for frame in tqdm(frames, total=total, unit="frame", disable=not progress):
+        if max_frames is not None and scores.frames >= max_frames:
             break
         l_norm = colorizer.model_input(frame.rgb)
         gray = gray_uint8(l_norm)
@@ -70,39 +101,23 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
             predicted += 1
             return prediction
 
-        keyframe = frames % temporal.keyframe_interval == 0
+        keyframe = scores.frames % temporal.keyframe_interval == 0
         steady = memory.colour(gray, predict, keyframe) if memory is not None else predict()
-        colourings = {
-            "temporal": steady,
-            "frame_by_frame": prediction,
-            "no_colour": np.zeros_like(prediction),
-        }
-        for kind, ab in colourings.items():
-            rgb = inference.compose(frame.rgb, ab)
-            sums[kind]["psnr"] += float(metrics.psnr(rgb, frame.rgb))
-            sums[kind]["colorfulness"] += float(metrics.colorfulness(rgb))
-        original_colorfulness += float(metrics.colorfulness(frame.rgb))
-        flicker["temporal"].add(steady, gray)
-        flicker["frame_by_frame"].add(prediction, gray)
-        flicker["original"].add(_ab_at(frame.rgb, gray.shape), gray)
-        frames += 1
-    if not frames:
+        colourings = {"temporal": steady, "frame_by_frame": prediction}
+        scores.add(frame.rgb, gray, {**colourings, "no_colour": np.zeros_like(prediction)})
+    if not scores.frames:
         raise io.VideoReadError(f"{path}: no frame to score")
+    settings = {
+        "enabled": temporal.enabled,
+        "strength": temporal.strength,
+        "keyframe_interval": temporal.keyframe_interval,
+    }
     return {
         "video": path,
-        "frames": frames,
+        "frames": scores.frames,
         "predicted": predicted,
-        "temporal": {
-            "enabled": temporal.enabled,
-            "strength": temporal.strength,
-            "keyframe_interval": temporal.keyframe_interval,
-        },
-        "psnr": {kind: sums[kind]["psnr"] / frames for kind in _KINDS},
-        "colorfulness": {
-            **{kind: sums[kind]["colorfulness"] / frames for kind in _KINDS},
-            "original": original_colorfulness / frames,
-        },
-        "flicker": {kind: measure.value for kind, measure in flicker.items()},
+        "temporal": settings,
+        **scores.means(),
     }
 
 

@@ -89,6 +89,52 @@ class GuideOffset(keras.layers.Layer):
         return {**super().get_config(), "limit": self.limit}
 
 
+def _check_layout(filters, kernel_sizes, noise_layers, guided, offset_limit) -> None:
+    """Raise ConfigError for a generator layout that does not fit together."""
+    if offset_limit is not None and not guided:
+        raise ConfigError("offset_limit bounds a guided generator's offset: set guided=True.")
+    if len(kernel_sizes) != len(filters) + 1:
+        raise ConfigError(
+            "kernel_sizes needs one entry per hidden convolution plus one for the "
+            f"output convolution. Received: filters={filters}, kernel_sizes={kernel_sizes}"
+        )
+    if not 1 <= noise_layers <= len(kernel_sizes):
+        raise ConfigError(
+            f"noise_layers must be between 1 and {len(kernel_sizes)}. "
+            f"Received: noise_layers={noise_layers}"
+        )
+
+
+def _hidden_block(parts, index, filters, kernel_size, momentum, policy):
+    """concatenate -> conv (stride 1, same padding) -> batch norm -> ReLU."""
+    name = f"block{index + 1}"
+    x = keras.layers.Concatenate(name=f"{name}_concat", dtype=policy)(parts)
+    x = keras.layers.Conv2D(
+        filters, kernel_size, padding="same", use_bias=False,
+        kernel_initializer=conv_initializer(), name=f"{name}_conv", dtype=policy,
+    )(x)  # fmt: skip
+    # Synchronized: statistics of the global batch under tf.distribute, so replicas
+    # normalise alike and end with the same moving averages.
+    x = keras.layers.BatchNormalization(
+        momentum=momentum, epsilon=1e-5, synchronized=True, name=f"{name}_bn", dtype=policy
+    )(x)
+    return keras.layers.ReLU(name=f"{name}_relu", dtype=policy)(x)
+
+
+def _output_block(parts, index, kernel_size, policy, guide_input, offset_limit):
+    """concatenate -> conv to 2 channels -> tanh, or with a guide (``guide_input``, a
+    list of one input or empty) the guide moved by the convolution (:class:`GuideOffset`).
+    The output is float32 under mixed precision too: losses compare it with the photo's."""
+    x = keras.layers.Concatenate(name=f"block{index + 1}_concat", dtype=policy)(parts)
+    x = keras.layers.Conv2D(
+        2, kernel_size, padding="same", use_bias=True, kernel_initializer=conv_initializer(),
+        name="output_conv", dtype=policy,
+    )(x)  # fmt: skip
+    if guide_input:
+        return GuideOffset(limit=offset_limit, name="ab_norm", dtype="float32")([*guide_input, x])
+    return keras.layers.Activation("tanh", name="ab_norm", dtype="float32")(x)
+
+
 @keras.saving.register_keras_serializable(package="kcolor")
 class DiverseColorGenerator(NoiseConditioned, keras.Model):
     """The stride-1 colorization generator of Cao et al. 2017.
@@ -146,64 +192,24 @@ class DiverseColorGenerator(NoiseConditioned, keras.Model):
         offset_limit=None,
         **kwargs,
     ):
-        if offset_limit is not None and not guided:
-            raise ConfigError("offset_limit bounds a guided generator's offset: set guided=True.")
         filters, kernel_sizes = list(filters), list(kernel_sizes)
-        if len(kernel_sizes) != len(filters) + 1:
-            raise ConfigError(
-                "kernel_sizes needs one entry per hidden convolution plus one for the "
-                f"output convolution. Received: filters={filters}, kernel_sizes={kernel_sizes}"
-            )
-        if not 1 <= noise_layers <= len(kernel_sizes):
-            raise ConfigError(
-                f"noise_layers must be between 1 and {len(kernel_sizes)}. "
-                f"Received: noise_layers={noise_layers}"
-            )
+        _check_layout(filters, kernel_sizes, noise_layers, guided, offset_limit)
 
         # === Functional Model ===
         policy = layer_policy(kwargs)
         l_input = keras.Input(shape=(None, None, 1), name="l_norm")
         noise_input = keras.Input(shape=(None, None, noise_channels), name="noise")
         inputs = [l_input, noise_input]
-        condition = [l_input]
         if guided:
-            guide_input = keras.Input(shape=(None, None, 2), name="guide")
-            inputs.append(guide_input)
-            condition.append(guide_input)
+            inputs.append(keras.Input(shape=(None, None, 2), name="guide"))
+        condition = [l_input] + inputs[2:]  # concatenated to every convolution's input
         x = None
-        for index, kernel_size in enumerate(kernel_sizes):
-            parts = condition + ([x] if x is not None else [])
-            if index < noise_layers:
-                parts.append(noise_input)
-            x = keras.layers.Concatenate(name=f"block{index + 1}_concat", dtype=policy)(parts)
-            is_output = index == len(filters)
-            x = keras.layers.Conv2D(
-                2 if is_output else filters[index],
-                kernel_size,
-                padding="same",
-                use_bias=is_output,
-                kernel_initializer=conv_initializer(),
-                name="output_conv" if is_output else f"block{index + 1}_conv",
-                dtype=policy,
-            )(x)
-            if is_output and guided:
-                x = GuideOffset(limit=offset_limit, name="ab_norm", dtype="float32")(
-                    [guide_input, x]
-                )
-            elif is_output:
-                # float32 under mixed precision too: losses compare it with the photo's ab.
-                x = keras.layers.Activation("tanh", name="ab_norm", dtype="float32")(x)
-            else:
-                # Synchronized: statistics of the global batch under tf.distribute, so
-                # replicas normalise alike and end with the same moving averages.
-                x = keras.layers.BatchNormalization(
-                    momentum=batch_norm_momentum,
-                    epsilon=1e-5,
-                    synchronized=True,
-                    name=f"block{index + 1}_bn",
-                    dtype=policy,
-                )(x)
-                x = keras.layers.ReLU(name=f"block{index + 1}_relu", dtype=policy)(x)
+        for index, width in enumerate(filters):
+            noise = [noise_input] if index < noise_layers else []
+            parts = condition + ([x] if x is not None else []) + noise
+            x = _hidden_block(parts, index, width, kernel_sizes[index], batch_norm_momentum, policy)
+        parts = condition + [x] + ([noise_input] if len(filters) < noise_layers else [])
+        x = _output_block(parts, len(filters), kernel_sizes[-1], policy, inputs[2:], offset_limit)
         super().__init__(inputs=inputs, outputs=x, **kwargs)
         self.dtype_policy = policy
 
