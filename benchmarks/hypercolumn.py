@@ -47,7 +47,7 @@ def _training_step(model, dense):
     import tensorflow as tf
     from keras import ops
 
-    from kcolor.models import hypercolumn
+    from kcolor.models import histogram_codec
 
     optimizer = keras.optimizers.SGD(1e-3, momentum=0.9)
     optimizer.build(model.trainable_variables)
@@ -60,8 +60,8 @@ def _training_step(model, dense):
         kernel = ops.concatenate([p.kernel for p in model.projections], axis=0)
         hue, chroma = model._head(ops.matmul(column, kernel), training=True)
         targets = model.encode_targets(ab_norm, l_norm)
-        return ops.mean(targets[2] * hypercolumn._kl_divergence(targets[0], hue)) + ops.mean(
-            targets[3] * hypercolumn._kl_divergence(targets[1], chroma)
+        return ops.mean(targets[2] * histogram_codec.kl_divergence(targets[0], hue)) + ops.mean(
+            targets[3] * histogram_codec.kl_divergence(targets[1], chroma)
         )
 
     @tf.function

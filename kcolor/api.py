@@ -69,6 +69,7 @@ def make_colorizer(model, size: int = 256, precision: str = "auto"):
     """
     from kcolor.deploy import tflite  # its runtime loads only when a file is opened
 
+    precision_module.resolve(precision)  # an unknown precision is refused before loading
     if isinstance(model, tflite.TFLiteModel) or _names_a_tflite_file(model):
         if precision != "auto":
             raise ConfigError("--precision does not apply to a .tflite model (its file fixes it).")

@@ -86,16 +86,18 @@ def test_no_overwrite_and_no_partial_file(clip, tmp_path):
         colorize_video(clip, out, "default", size=SIZE)
     assert out.read_bytes() == b"precious"
 
-    class Interrupting:
+    class Interrupting(inference.BaseColorizer):
         """A colorizer interrupted (Ctrl-C) at the fifth frame."""
 
         def __init__(self, inner):
-            self.inner, self.calls, self.diverse = inner, 0, False
+            self.inner, self.calls = inner, 0
+            self.size, self.multiple, self.precision = inner.size, inner.multiple, "float32"
+            self.diverse, self.noise_channels = inner.diverse, inner.noise_channels
 
         def model_input(self, rgb):
             return self.inner.model_input(rgb)
 
-        def predict_ab(self, l_norm, samples, seed):
+        def _predict_ab(self, l_norm, samples, seed):
             self.calls += 1
             if self.calls == 5:
                 raise KeyboardInterrupt

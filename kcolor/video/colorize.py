@@ -174,10 +174,8 @@ def colorized_frames(
 
 
 def _colorizer(model, size: int, precision: str):
-    if hasattr(model, "predict_ab") and hasattr(model, "model_input"):
+    if isinstance(model, inference.BaseColorizer):
         return model
-    if model is None or isinstance(model, (str, os.PathLike)):
-        return api.open_colorizer(None if model is None else os.fspath(model), size, precision)
     return api.make_colorizer(model, size, precision)
 
 
