@@ -180,22 +180,22 @@ def _model_keys(samples: int) -> tuple[str, ...]:
 
 
 def contact_sheet(rows, path: str, height: int = _SHEET_HEIGHT) -> None:
-    """Write a sheet with one row per photo (e.g. gray | result(s) | original), every image
-    scaled to ``height``; JPEG if ``path`` ends in .jpg/.jpeg, PNG otherwise."""
+    """Write a sheet with one row per photo (e.g. gray | result(s) | original): every
+    image scaled to ``height``, then each row to the widest row's width, so that a row of
+    portrait photos is taller than one of landscape photos and no row leaves a blank
+    beside it. JPEG if ``path`` ends in .jpg/.jpeg, PNG otherwise."""
     scaled = []
     for row in rows:
         old_height, width = row[0].shape[:2]
         new_width = max(1, round(width * height / old_height))
-        scaled.append(
-            np.concatenate(
-                [np.asarray(Image.fromarray(image).resize((new_width, height))) for image in row],
-                axis=1,
-            )
-        )
-    sheet_width = max(row.shape[1] for row in scaled)
-    sheet = np.full((height * len(scaled), sheet_width, 3), 255, np.uint8)
-    for index, row in enumerate(scaled):
-        sheet[index * height : (index + 1) * height, : row.shape[1]] = row
+        images = [np.asarray(Image.fromarray(image).resize((new_width, height))) for image in row]
+        scaled.append(Image.fromarray(np.concatenate(images, axis=1)))
+    sheet_width = max(row.width for row in scaled)
+    widened = [
+        row.resize((sheet_width, max(1, round(row.height * sheet_width / row.width))))
+        for row in scaled
+    ]
+    sheet = np.concatenate([np.asarray(row) for row in widened], axis=0)
     fmt = "jpg" if str(path).lower().endswith((".jpg", ".jpeg")) else "png"
     outputs.save_image(sheet, path, fmt)
 

@@ -95,7 +95,7 @@ def test_kcolor_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, c
     def unreadable(args):
         raise ImageReadError("photo.jpg: not an image (zero bytes)")
 
-    monkeypatch.setattr(cli, "_make_tfrecords", unreadable)
+    monkeypatch.setattr(cli.tfrecords, "run", unreadable)
     assert cli.main(["make-tfrecords", "x", "-o", "y"]) == 1
     assert (
         capsys.readouterr().err
@@ -105,6 +105,6 @@ def test_kcolor_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, c
     def bug(args):
         raise TypeError("unsupported operand")
 
-    monkeypatch.setattr(cli, "_make_tfrecords", bug)
+    monkeypatch.setattr(cli.tfrecords, "run", bug)
     with pytest.raises(TypeError, match="unsupported operand"):
         cli.main(["make-tfrecords", "x", "-o", "y"])
