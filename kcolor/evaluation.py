@@ -184,18 +184,19 @@ def contact_sheet(rows, path: str, height: int = _SHEET_HEIGHT) -> None:
     image scaled to ``height``, then each row to the widest row's width, so that a row of
     portrait photos is taller than one of landscape photos and no row leaves a blank
     beside it. JPEG if ``path`` ends in .jpg/.jpeg, PNG otherwise."""
+    # Each row's width at ``height``; the widest sets the sheet's width, and every row is
+    # then resized from its photos straight to that width (one resize, no blur).
+    widths = [len(row) * row[0].shape[1] * height / row[0].shape[0] for row in rows]
+    sheet_width = max(1, round(max(widths)))
     scaled = []
     for row in rows:
         old_height, width = row[0].shape[:2]
-        new_width = max(1, round(width * height / old_height))
-        images = [np.asarray(Image.fromarray(image).resize((new_width, height))) for image in row]
-        scaled.append(Image.fromarray(np.concatenate(images, axis=1)))
-    sheet_width = max(row.width for row in scaled)
-    widened = [
-        row.resize((sheet_width, max(1, round(row.height * sheet_width / row.width))))
-        for row in scaled
-    ]
-    sheet = np.concatenate([np.asarray(row) for row in widened], axis=0)
+        image_width = max(1, sheet_width // len(row))
+        image_height = max(1, round(old_height * image_width / width))
+        images = [Image.fromarray(image).resize((image_width, image_height)) for image in row]
+        strip = np.concatenate([np.asarray(image) for image in images], axis=1)
+        scaled.append(np.asarray(Image.fromarray(strip).resize((sheet_width, image_height))))
+    sheet = np.concatenate(scaled, axis=0)
     fmt = "jpg" if str(path).lower().endswith((".jpg", ".jpeg")) else "png"
     outputs.save_image(sheet, path, fmt)
 
