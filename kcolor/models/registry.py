@@ -11,6 +11,7 @@ kinds kcolor ships register when ``kcolor.models`` is imported.
 """
 
 import dataclasses
+import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -47,7 +48,7 @@ class Setting:
                 raise ConfigError(f"{name} must be true or false. Received: {value!r}")
             return value
         if self.type in (int, float):
-            value = _number(name, value, self.type)
+            value = as_number(name, value, self.type)
             if self.at_least is not None and value < self.at_least:
                 raise ConfigError(f"{name} must be at least {self.at_least}. Received: {value}")
             return value
@@ -57,16 +58,29 @@ class Setting:
         return value
 
 
-def _number(name: str, value, kind):
-    # YAML 1.1 reads "3e-4" (no dot) as a string.
+# Counts (epochs, steps, sizes) above this are typing mistakes, not settings: an epoch
+# count of 1e99 would make a schedule of 1e101 steps.
+LARGEST_COUNT = 10**9
+
+
+def as_number(name: str, value, kind):
+    """``value`` as a finite ``kind`` (int or float); None stays None. Raises ConfigError
+    naming the setting. YAML 1.1 reads "3e-4" (no dot) as a string, so run settings are
+    converted here."""
+    if value is None:
+        return None
     if isinstance(value, bool):
         raise ConfigError(f"{name} must be a number. Received: {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number. Received: {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{name} must be a finite number. Received: {value!r}")
     if kind is int and not number.is_integer():
         raise ConfigError(f"{name} must be a whole number. Received: {value!r}")
+    if kind is int and abs(number) > LARGEST_COUNT:
+        raise ConfigError(f"{name} must be at most {LARGEST_COUNT:,}. Received: {value!r}")
     return kind(number)
 
 

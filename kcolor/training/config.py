@@ -7,7 +7,6 @@ Architecture lives in each model's ``get_config``; everything about *how* a run 
 
 import dataclasses
 import glob
-import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from kcolor.errors import ConfigError
+from kcolor.models import registry
 
 SCHEDULES = ("constant", "cosine", "exponential")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -102,8 +102,6 @@ class RunConfig:
 
     def resolved(self) -> "RunConfig":
         """A copy with the model kind's defaults filled in, checked; raises ConfigError."""
-        from kcolor.models import registry
-
         kind = registry.get(self.model)
         values = dataclasses.asdict(self)
         for key, value in kind.run_defaults.items():
@@ -117,7 +115,7 @@ class RunConfig:
         values["data"] = _as_sources(values["data"])
         values["val"] = _as_list(values["val"])
         for name, kind in _NUMBERS.items():
-            values[name] = _as_number(name, values[name], kind)
+            values[name] = registry.as_number(name, values[name], kind)
         config = RunConfig(**values)
         config._check()
         return config
@@ -171,30 +169,6 @@ _FLOATS = "learning_rate decay_rate weight_decay ema_momentum"
 _NUMBERS = {name: int for name in _INTEGERS.split()} | {name: float for name in _FLOATS.split()}
 
 
-# Counts (epochs, steps, sizes) above this are typing mistakes, not settings: an epoch
-# count of 1e99 would make a schedule of 1e101 steps.
-_LARGEST_COUNT = 10**9
-
-
-def _as_number(name: str, value, kind):
-    # YAML 1.1 reads "3e-4" (no dot) as a string, so numbers are converted here.
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number. Received: {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number. Received: {value!r}") from None
-    if not math.isfinite(number):
-        raise ConfigError(f"{name} must be a finite number. Received: {value!r}")
-    if kind is int and not number.is_integer():
-        raise ConfigError(f"{name} must be a whole number. Received: {value!r}")
-    if kind is int and abs(number) > _LARGEST_COUNT:
-        raise ConfigError(f"{name} must be at most {_LARGEST_COUNT:,}. Received: {value!r}")
-    return kind(number)
-
-
 def _as_sources(value) -> list:
     """``data`` as a list of source strings and ``{path, weight, name}`` mappings."""
     items = []
@@ -210,7 +184,7 @@ def _as_sources(value) -> list:
             )
         path = _as_list(item["path"])
         entry = {"path": path[0] if len(path) == 1 else path}
-        entry["weight"] = _as_number("weight", item.get("weight", 1.0), float)
+        entry["weight"] = registry.as_number("weight", item.get("weight", 1.0), float)
         if entry["weight"] < 0:
             raise ConfigError(f"a data weight must be 0 or more. Received: {item!r}")
         if item.get("name") is not None:
@@ -308,8 +282,6 @@ def _nest_model_settings(values: dict, source: str) -> dict:
     (defaults included) into each run's ``config.yaml``: a setting of another kind is
     dropped when it holds that kind's default, and refused otherwise.
     """
-    from kcolor.models import registry
-
     known = {field.name for field in dataclasses.fields(RunConfig)}
     model = values.get("model", RunConfig.model)
     nested = dict(values.get("model_settings") or {})
