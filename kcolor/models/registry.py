@@ -200,6 +200,9 @@ class ModelKind:
 
 _KINDS: dict[str, ModelKind] = {}
 
+# The kind a run config trains when it names none: the paper model of Larsson et al.
+DEFAULT_KIND = "hypercolumn"
+
 
 def register(kind: ModelKind) -> ModelKind:
     """Add ``kind`` to the kinds ``kcolor train`` knows (replacing one of the same name,

@@ -75,7 +75,7 @@ class RunConfig:
         checkpoint_every: keep the weights every this many epochs under ``checkpoints/``.
     """
 
-    model: str = "hypercolumn"
+    model: str = registry.DEFAULT_KIND
     data: list = dataclasses.field(default_factory=list)
     val: list = dataclasses.field(default_factory=list)
     image_size: int | None = None
