@@ -89,3 +89,56 @@ def test_the_layer_check_sees_lazy_and_from_imports(tmp_path):
     )
     assert imported_modules(source) == {"kcolor.deploy.serving", "kcolor.jobs", "kcolor.api"}
     assert layer_of("kcolor.deploy.serving") > layer_of("kcolor.inference.colorizer")
+
+
+# Inside a package, lowest first: each module imports only from its own inner layer and
+# those below (the package's __init__ gathers them, and __main__ runs it: neither is in
+# a layer).
+INNER_LAYERS = {
+    "kcolor.inference": (
+        ("kcolor.inference.interface", "kcolor.inference.reading"),
+        ("kcolor.inference.composing",),
+        ("kcolor.inference.colorizer", "kcolor.inference.loading"),
+    ),
+    "kcolor.jobs": (
+        ("kcolor.jobs.planning",),
+        ("kcolor.jobs.run",),
+        ("kcolor.jobs.photos", "kcolor.jobs.videos", "kcolor.jobs.served"),
+    ),
+    "kcolor.models.gan": (
+        ("kcolor.models.gan.generator",),
+        ("kcolor.models.gan.guided", "kcolor.models.gan.critic"),
+        ("kcolor.models.gan.adversarial",),
+    ),
+    "kcolor.cli": (
+        ("kcolor.cli.options",),
+        tuple(
+            f"kcolor.cli.{name}"
+            for name in ("app", "client", "colorize", "evaluate", "export", "tfrecords", "train")
+        ),
+    ),
+}
+
+
+def test_modules_inside_a_package_import_only_downwards():
+    upward = []
+    for package, layers in INNER_LAYERS.items():
+        level = {module: index for index, layer in enumerate(layers) for module in layer}
+        folder = PACKAGE.parent.joinpath(*package.split("."))
+        modules = {module_name(path) for path in folder.glob("*.py")}
+        modules -= {package, f"{package}.__main__"}
+        assert modules == set(level), f"{package}: put every module in INNER_LAYERS"
+        for module in modules:
+            path = PACKAGE.parent.joinpath(*module.split(".")).with_suffix(".py")
+            for imported in imported_modules(path):
+                if imported == package or level.get(imported, -1) > level[module]:
+                    upward.append(f"{module} imports {imported}")
+    assert upward == []
+
+
+def test_the_model_kinds_stand_above_the_models_and_the_registry_below_them():
+    registry = PACKAGE / "models" / "registry.py"
+    # The registry names no model class; it loads the package (and so its kinds) lazily.
+    assert imported_modules(registry) <= {"kcolor.errors", "kcolor.models"}
+    for kind in ("hypercolumn_kind", "gan_kind"):
+        assert "kcolor.models.registry" in imported_modules(PACKAGE / "models" / f"{kind}.py")
