@@ -142,6 +142,7 @@ def main(argv=None) -> int:
 
     import kcolor
     from kcolor.models import presets as bundled
+    from kcolor.training import config as run_config
 
     if args.checkpoint is None:
         model = kcolor.load_model(str(args.run_dir / "model.keras"))
@@ -162,7 +163,8 @@ def main(argv=None) -> int:
         report = json.loads(args.report.read_text())
         metadata["metrics"] = {key: report[key] for key in _REPORTED if key in report}
     # A guided GAN's guide is stored once, as the bundled model its run named.
-    guide = yaml.safe_load((args.run_dir / "config.yaml").read_text()).get("guide")
+    run_settings = run_config.load_config(args.run_dir / "config.yaml").model_settings
+    guide = run_settings.get("guide")
     if guide is not None and not isinstance(stored, kcolor.models.GuidedColorGenerator):
         guide = None
     entry = bundled.write(
