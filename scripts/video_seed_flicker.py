@@ -23,7 +23,7 @@ def main(argv=None) -> int:
     import kcolor
     from kcolor.video import io
     from kcolor.video.colorize import gray_uint8
-    from kcolor.video.temporal import ColourMemory, WarpingError
+    from kcolor.video.temporal import ColorMemory, WarpingError
 
     colorizer = kcolor.make_colorizer(args.model, args.size, "float32")
     if not colorizer.diverse:
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
         return 1
     kinds = ("one seed", "seed per frame", "one seed, fused", "seed per frame, fused")
     flicker = {kind: WarpingError() for kind in kinds}
-    memories = {kind: ColourMemory() for kind in kinds[2:]}
+    memories = {kind: ColorMemory() for kind in kinds[2:]}
     for index, frame in enumerate(io.read_frames(args.video)):
         if args.frames is not None and index >= args.frames:
             break
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
         for kind, ab in draws.items():
             flicker[kind].add(ab, gray)
             fused = f"{kind}, fused"
-            flicker[fused].add(memories[fused].colour(gray, lambda ab=ab: ab), gray)
+            flicker[fused].add(memories[fused].color(gray, lambda ab=ab: ab), gray)
     for kind in kinds:
         print(f"{kind:<24}{flicker[kind].value:.3f}")
     return 0

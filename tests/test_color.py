@@ -67,9 +67,9 @@ def test_lch_matches_skimage_and_round_trips():
     lch = color.lab_to_lch(lab).numpy()
     reference = skimage.color.lab2lch(lab)
     np.testing.assert_allclose(lch[..., :2], reference[..., :2], atol=1e-3)
-    coloured = reference[..., 1] > 1e-3
+    colored = reference[..., 1] > 1e-3
     hue_difference = np.angle(np.exp(1j * (lch[..., 2] - reference[..., 2])))
-    assert np.abs(hue_difference[coloured]).max() < 1e-4
+    assert np.abs(hue_difference[colored]).max() < 1e-4
     assert lch[..., 2].min() >= -np.pi and lch[..., 2].max() <= np.pi
     np.testing.assert_allclose(color.lch_to_lab(lch).numpy(), lab, atol=1e-3)
 

@@ -32,15 +32,15 @@ def test_auc_of_the_ab_error_cdf():
     assert float(metrics.ab_error_auc(gray, gray)) == pytest.approx(1.0, abs=1e-6)
     # Every pixel off by the same ab distance d: the CDF steps from 0 to 1 at d, so the
     # area is (150 - d) / 150 up to the threshold grid's resolution of 1 unit.
-    coloured = color.lab_to_rgb(np.array([[[53.4, 30.0, 0.0]]], np.float32)).numpy()
+    colored = color.lab_to_rgb(np.array([[[53.4, 30.0, 0.0]]], np.float32)).numpy()
     neutral = color.lab_to_rgb(np.array([[[53.4, 0.0, 0.0]]], np.float32)).numpy()
     distance = float(
         np.hypot(
-            *np.diff(color.rgb_to_lab(np.concatenate([neutral, coloured]))[..., 1:], axis=0)[0, 0]
+            *np.diff(color.rgb_to_lab(np.concatenate([neutral, colored]))[..., 1:], axis=0)[0, 0]
         )
     )
     expected = (150 - distance) / 150
-    assert float(metrics.ab_error_auc(coloured, neutral)) == pytest.approx(expected, abs=1 / 150)
+    assert float(metrics.ab_error_auc(colored, neutral)) == pytest.approx(expected, abs=1 / 150)
 
 
 def test_colorfulness_matches_hasler_suesstrunk_by_hand():

@@ -18,16 +18,16 @@ def gray_of(rgb):
 def scene():
     """A pan: gray frames, and the scene's true colour moving with them (ab_norm)."""
     photo = textured_photo(64, 140, seed=1)
-    colour = (textured_photo(64, 140, seed=2).astype(np.float32) / 255 - 0.5)[..., :2]
+    color = (textured_photo(64, 140, seed=2).astype(np.float32) / 255 - 0.5)[..., :2]
     # frame k shows columns [60 - 3k, 140 - 3k): content moves right by 3 per frame
     grays = [gray_of(photo[:, 60 - SHIFT * k : 140 - SHIFT * k]) for k in range(8)]
-    colours = [colour[:, 60 - SHIFT * k : 140 - SHIFT * k].copy() for k in range(8)]
+    colours = [color[:, 60 - SHIFT * k : 140 - SHIFT * k].copy() for k in range(8)]
     return grays, colours
 
 
 def test_flow_finds_the_motion_and_trusts_it_except_where_pixels_enter(scene):
     grays, _ = scene
-    estimator = temporal.ColourMemory()._estimator
+    estimator = temporal.ColorMemory()._estimator
     backward = temporal.flow(grays[0], grays[1], estimator)
     forward = estimator.calc(grays[0], grays[1], None)
     middle = backward[8:-8, 16:-8]
@@ -53,8 +53,8 @@ def test_fusion_cuts_flicker_from_noisy_predictions(scene):
     noisy = [
         c + rng.normal(0, 0.05, (1, 1, 2)).astype(np.float32) for c in colours
     ]  # per-frame tint jitter
-    memory = temporal.ColourMemory(strength=0.8)
-    fused = [memory.colour(g, lambda n=n: n) for g, n in zip(grays, noisy, strict=True)]
+    memory = temporal.ColorMemory(strength=0.8)
+    fused = [memory.color(g, lambda n=n: n) for g, n in zip(grays, noisy, strict=True)]
     flicker_alone = temporal.warping_error(noisy, grays)
     flicker_fused = temporal.warping_error(fused, grays)
     assert flicker_fused < 0.6 * flicker_alone
@@ -65,20 +65,20 @@ def test_fusion_cuts_flicker_from_noisy_predictions(scene):
 def test_a_cut_resets_the_memory(scene):
     grays, colours = scene
     other = gray_of(textured_photo(64, 80, seed=7))
-    memory = temporal.ColourMemory()
-    memory.colour(grays[0], lambda: colours[0])
+    memory = temporal.ColorMemory()
+    memory.color(grays[0], lambda: colours[0])
     after_cut = np.full_like(colours[0], 0.3)
-    result = memory.colour(other, lambda: after_cut)
+    result = memory.color(other, lambda: after_cut)
     assert memory.cuts == 1
     np.testing.assert_array_equal(result, after_cut)
 
 
 def test_between_keyframes_colour_is_carried_without_predicting(scene):
     grays, colours = scene
-    memory = temporal.ColourMemory()
-    memory.colour(grays[0], lambda: colours[0])
+    memory = temporal.ColorMemory()
+    memory.color(grays[0], lambda: colours[0])
     calls = []
-    carried = memory.colour(grays[1], lambda: calls.append(1), keyframe=False)
+    carried = memory.color(grays[1], lambda: calls.append(1), keyframe=False)
     assert calls == []
     inside = np.s_[8:-8, 16:-8]
     assert np.abs(carried[inside] - colours[1][inside]).mean() < 0.02
@@ -86,7 +86,7 @@ def test_between_keyframes_colour_is_carried_without_predicting(scene):
 
 def test_settings_out_of_range_are_refused():
     with pytest.raises(ConfigError, match="strength"):
-        temporal.ColourMemory(strength=1.0)
+        temporal.ColorMemory(strength=1.0)
     with pytest.raises(ConfigError, match="cut_below"):
-        temporal.ColourMemory(cut_below=2)
+        temporal.ColorMemory(cut_below=2)
     assert np.isnan(temporal.warping_error([np.zeros((4, 4, 2))], [np.zeros((4, 4), np.uint8)]))

@@ -41,10 +41,10 @@ def _colorize_drop(service: ColorizeService):
             result = service.colorize(files, model, samples, _seed(seed), precision, size)
         except (KcolorError, FileNotFoundError) as error:
             raise gr.Error(str(error)) from error
-        pairs = [(colouring.before, colouring.after) for colouring in result.colourings]
-        gallery = [(colouring.after, colouring.name) for colouring in result.colourings]
+        pairs = [(coloring.before, coloring.after) for coloring in result.colorings]
+        gallery = [(coloring.after, coloring.name) for coloring in result.colorings]
         gallery += [(path, os.path.basename(path)) for path in result.videos]
-        downloads = [colouring.full for colouring in result.colourings] + result.videos
+        downloads = [coloring.full for coloring in result.colorings] + result.videos
         if result.archive:
             downloads.append(result.archive)
         lines = [result.summary]

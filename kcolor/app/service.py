@@ -21,7 +21,7 @@ PRECISIONS = ("auto", "float32", "bfloat16", "int8")
 
 
 @dataclasses.dataclass(frozen=True)
-class Colouring:
+class Coloring:
     """One colouring of one uploaded photo.
 
     Attributes:
@@ -44,7 +44,7 @@ class DropResult:
     their reasons, the zip of every result (None when there is none), a summary line, and
     the colorized videos (full files, in their own format)."""
 
-    colourings: list[Colouring]
+    colorings: list[Coloring]
     problems: list[tuple[str, str]]
     archive: str | None
     summary: str
@@ -140,8 +140,8 @@ class ColorizeService:
             )
         written = set(report.written)
         finished = [job for job in planned if all(path in written for path in job.outputs)]
-        colourings = [
-            self._colouring(path, folder)
+        colorings = [
+            self._coloring(path, folder)
             for job in finished
             if not jobs.is_video_job(job)
             for path in job.outputs
@@ -151,7 +151,7 @@ class ColorizeService:
             (names.get(path, os.path.basename(path)), _without_folders(reason, paths, folder))
             for path, reason in [*problems, *report.failed]
         ]
-        archived = [(c.full, c.name) for c in colourings]
+        archived = [(c.full, c.name) for c in colorings]
         archived += [(path, os.path.basename(path)) for path in colored_videos]
         archive = self._archive(archived, folder) if archived else None
         settings = f"size {size}, seed {seed}" if colorizer.diverse else f"size {size}"
@@ -159,9 +159,9 @@ class ColorizeService:
             f"Colorized {len(finished)} of {len(paths)} file(s) with "
             f"{os.path.basename(model)} ({settings})."
         )
-        return DropResult(colourings, problems, archive, summary, colored_videos)
+        return DropResult(colorings, problems, archive, summary, colored_videos)
 
-    def _colouring(self, full: str, folder: str) -> Colouring:
+    def _coloring(self, full: str, folder: str) -> Coloring:
         """Previews of a written colouring: its gray (the lightness the model saw, equal
         to the photo's) and its colours."""
         previews = os.path.join(folder, "previews")
@@ -174,7 +174,7 @@ class ColorizeService:
             before = os.path.join(previews, f"{stem}_before.jpg")
             image.save(after, quality=90)
             image.convert("L").save(before, quality=90)
-        return Colouring(name, before, after, full)
+        return Coloring(name, before, after, full)
 
     def _archive(self, files, folder: str) -> str:
         """A zip of ``files`` (``(path, name in the zip)``), written atomically."""

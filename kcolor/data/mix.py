@@ -107,7 +107,7 @@ def is_validation(relative_name: str, val_fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < val_fraction
 
 
-def _colour_statistics(encoded):
+def _color_statistics(encoded):
     """Encoded bytes -> float32 [mean a, mean b, colour spread] in Lab units.
 
     The spread is the mean distance of each pixel's ab from the photo's mean ab: below 1
@@ -133,7 +133,7 @@ def measure_photos(paths, progress: bool = True):
     """
     paths = list(paths)
     measured = tf.data.Dataset.from_tensor_slices(paths).interleave(
-        lambda path: decoding.try_process(path, tf.io.read_file(path), _colour_statistics),
+        lambda path: decoding.try_process(path, tf.io.read_file(path), _color_statistics),
         cycle_length=tf.data.AUTOTUNE,
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,

@@ -121,14 +121,14 @@ def _usable(names, encoded, succeeded, chroma, settings: _Settings):
     Returns:
         bool (k,): decoded and coloured.
     """
-    coloured = chroma >= settings.min_chroma
+    colored = chroma >= settings.min_chroma
     failed = tf.logical_not(succeeded)
     updates = []
     if settings.stats is not None:
         counts = [
             (settings.stats.decoded, succeeded),
             (settings.stats.unreadable, failed),
-            (settings.stats.grayscale, succeeded & tf.logical_not(coloured)),
+            (settings.stats.grayscale, succeeded & tf.logical_not(colored)),
         ]
         updates = [
             counter.assign_add(tf.reduce_sum(tf.cast(flags, tf.int64))) for counter, flags in counts
@@ -144,7 +144,7 @@ def _usable(names, encoded, succeeded, chroma, settings: _Settings):
 
     warned = tf.cond(tf.reduce_any(failed), warn, lambda: tf.constant(False))
     with tf.control_dependencies([*updates, warned]):
-        return tf.identity(succeeded & coloured)
+        return tf.identity(succeeded & colored)
 
 
 def _readable_image_paths(resolved, settings: _Settings) -> list[str]:

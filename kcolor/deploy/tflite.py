@@ -266,13 +266,13 @@ class LiteColorizer(inference.BaseColorizer):
         runner = self.runner_for(*lightness.shape[1:3])
         images = []
         for image in lightness:
-            colourings = []
+            colorings = []
             for k in range(samples):
                 inputs = {"lightness": image[None]}
                 if self.diverse:
                     inputs["noise"] = noise[k : k + 1]
-                colourings.append(runner(**inputs)["ab"][0] / color.AB_SCALE)
-            images.append(np.stack(colourings))
+                colorings.append(runner(**inputs)["ab"][0] / color.AB_SCALE)
+            images.append(np.stack(colorings))
         return tf.constant(np.stack(images))
 
 

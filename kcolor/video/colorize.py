@@ -20,7 +20,7 @@ from kcolor import api, inference, outputs
 from kcolor.errors import ConfigError
 from kcolor.limits import DEFAULT_MAX_PIXELS
 from kcolor.video import io
-from kcolor.video.temporal import ColourMemory
+from kcolor.video.temporal import ColorMemory
 
 FRAMES_IN_FLIGHT = 4  # per stage: decoded and waiting, composed and waiting
 
@@ -112,7 +112,7 @@ def prefetched(iterable, depth: int):
         thread.join()
 
 
-class _FrameColourer:
+class _FrameColorer:
     """Colours one frame after another of one video: network, memory and seed."""
 
     def __init__(self, colorizer, temporal: TemporalSettings, seed: int | None):
@@ -121,7 +121,7 @@ class _FrameColourer:
         # One seed for the whole video: the GAN's noise, and so its colouring, stays the
         # same from frame to frame.
         self.seed = colorizer.choose_seed(seed)
-        self.memory = ColourMemory(temporal.strength) if temporal.enabled else None
+        self.memory = ColorMemory(temporal.strength) if temporal.enabled else None
         self.index = 0
         self.predicted = 0
 
@@ -138,7 +138,7 @@ class _FrameColourer:
         self.index += 1
         if self.memory is None:
             return predict()
-        return self.memory.colour(gray_uint8(l_norm), predict, keyframe)
+        return self.memory.color(gray_uint8(l_norm), predict, keyframe)
 
 
 def colorized_frames(
@@ -168,9 +168,9 @@ def colorized_frames(
     colorizer = _colorizer(model, size, precision)
     info = io.probe(source)
     inference.check_pixels(source, info.width, info.height, max_pixels)
-    colourer = _FrameColourer(colorizer, temporal, seed)
+    colorer = _FrameColorer(colorizer, temporal, seed)
     for frame in prefetched(io.read_frames(source), FRAMES_IN_FLIGHT):
-        yield frame, inference.compose(frame.rgb, colourer.ab(frame.rgb))
+        yield frame, inference.compose(frame.rgb, colorer.ab(frame.rgb))
 
 
 def _colorizer(model, size: int, precision: str):
@@ -216,7 +216,7 @@ def colorize_video(
     colorizer = _colorizer(model, size, precision)
     info = io.probe(source)
     inference.check_pixels(source, info.width, info.height, max_pixels)
-    colourer = _FrameColourer(colorizer, temporal, seed)
+    colorer = _FrameColorer(colorizer, temporal, seed)
     extension = os.path.splitext(destination)[1]
     bar = tqdm(
         total=info.frames or None, unit="frame", desc=os.path.basename(source), disable=not progress
@@ -234,7 +234,7 @@ def colorize_video(
             ) as pool,
         ):
             for frame in prefetched(io.read_frames(source), FRAMES_IN_FLIGHT):
-                ab = colourer.ab(frame.rgb)
+                ab = colorer.ab(frame.rgb)
                 writes.append(pool.submit(_compose_and_write, writer, frame, ab))
                 while len(writes) > FRAMES_IN_FLIGHT or (writes and writes[0].done()):
                     writes.pop(0).result()
@@ -248,9 +248,9 @@ def colorize_video(
         bar.close()
     return VideoResult(
         count,
-        colourer.memory.cuts if colourer.memory else 0,
-        colourer.predicted,
-        colourer.seed,
+        colorer.memory.cuts if colorer.memory else 0,
+        colorer.predicted,
+        colorer.seed,
         destination,
     )
 

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from kcolor import color, inference, metrics
 from kcolor.video import io
 from kcolor.video.colorize import TemporalSettings, gray_uint8, prefetched
-from kcolor.video.temporal import ColourMemory, WarpingError
+from kcolor.video.temporal import ColorMemory, WarpingError
 
 _KINDS = ("temporal", "frame_by_frame", "no_colour")
 
@@ -39,16 +39,16 @@ class _VideoScores:
         self.flicker = {kind: WarpingError() for kind in ("temporal", "frame_by_frame", "original")}
         self.frames = 0
 
-    def add(self, rgb: np.ndarray, gray: np.ndarray, colourings: dict) -> None:
+    def add(self, rgb: np.ndarray, gray: np.ndarray, colorings: dict) -> None:
         """Score one frame: ``rgb`` the original (H, W, 3) uint8, ``gray`` its gray at the
         processing size, ``colourings`` ``{kind: ab_norm (h, w, 2)}``."""
-        for kind, ab in colourings.items():
+        for kind, ab in colorings.items():
             colored = inference.compose(rgb, ab)
             self.sums[kind]["psnr"] += float(metrics.psnr(colored, rgb))
             self.sums[kind]["colorfulness"] += float(metrics.colorfulness(colored))
         self.original_colorfulness += float(metrics.colorfulness(rgb))
-        self.flicker["temporal"].add(colourings["temporal"], gray)
-        self.flicker["frame_by_frame"].add(colourings["frame_by_frame"], gray)
+        self.flicker["temporal"].add(colorings["temporal"], gray)
+        self.flicker["frame_by_frame"].add(colorings["frame_by_frame"], gray)
         self.flicker["original"].add(_ab_at(rgb, gray.shape), gray)
         self.frames += 1
 
@@ -83,7 +83,7 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
     path = os.fspath(path)
     temporal = temporal or TemporalSettings()
     info = io.probe(path)
-    memory = ColourMemory(temporal.strength) if temporal.enabled else None
+    memory = ColorMemory(temporal.strength) if temporal.enabled else None
     seed = colorizer.choose_seed(seed)
     scores = _VideoScores()
     predicted = 0
@@ -102,9 +102,9 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
             return prediction
 
         keyframe = scores.frames % temporal.keyframe_interval == 0
-        steady = memory.colour(gray, predict, keyframe) if memory is not None else predict()
-        colourings = {"temporal": steady, "frame_by_frame": prediction}
-        scores.add(frame.rgb, gray, {**colourings, "no_colour": np.zeros_like(prediction)})
+        steady = memory.color(gray, predict, keyframe) if memory is not None else predict()
+        colorings = {"temporal": steady, "frame_by_frame": prediction}
+        scores.add(frame.rgb, gray, {**colorings, "no_colour": np.zeros_like(prediction)})
     if not scores.frames:
         raise io.VideoReadError(f"{path}: no frame to score")
     settings = {

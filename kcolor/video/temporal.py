@@ -65,7 +65,7 @@ def flow_confidence(backward_flow: np.ndarray, forward_flow: np.ndarray) -> np.n
     return np.where(inside, confidence, 0.0).astype(np.float32)
 
 
-class ColourMemory:
+class ColorMemory:
     """Fuses each frame's predicted colour with the previous frame's, carried along the
     flow.
 
@@ -110,7 +110,7 @@ class ColourMemory:
             return None
         return warp(self._previous_ab, backward), confidence
 
-    def colour(self, gray: np.ndarray, predict, keyframe: bool = True) -> np.ndarray:
+    def color(self, gray: np.ndarray, predict, keyframe: bool = True) -> np.ndarray:
         """This frame's colour, remembered for the next.
 
         Args:
