@@ -29,7 +29,8 @@ def _model(quick, policy="float32"):
         keras.mixed_precision.set_global_policy("float32")
 
 
-def _inputs(batch, size, seed=0):
+def lab_inputs(batch, size, seed=0):
+    """``(l_norm, ab_norm)`` of ``batch`` smooth random colour fields, ``size`` square."""
     import tensorflow as tf
 
     from kcolor import color
@@ -87,10 +88,10 @@ def bench_hypercolumn_training(args) -> list[dict]:
     # at batch 2 and compared per image.
     dense_batch = 1 if args.quick else 2
     model = _model(args.quick)
-    model.calibrate(_inputs(2, size)[0])
+    model.calibrate(lab_inputs(2, size)[0])
     rates = {}
     for name, batch in (("sparse", sparse_batch), ("dense", dense_batch)):
-        l_norm, ab_norm = _inputs(batch, size)
+        l_norm, ab_norm = lab_inputs(batch, size)
         step = _training_step(model, dense=name == "dense")
         seconds = median_seconds(lambda: float(step(l_norm, ab_norm)), 1 if args.quick else 2)  # noqa: B023
         rates[name] = batch / seconds
@@ -135,7 +136,7 @@ def bench_hypercolumn_head(args) -> list[dict]:
 
     size, batch = (64, 1) if args.quick else (256, 4)
     model = _model(args.quick)
-    l_norm, _ = _inputs(batch, size)
+    l_norm, _ = lab_inputs(batch, size)
     model.calibrate(l_norm)
     grid = (size // model.output_stride,) * 2
 
@@ -180,7 +181,7 @@ def bench_hypercolumn_inference(args) -> list[dict]:
     from kcolor import color
 
     size, batch = (64, 1) if args.quick else (256, 4)
-    l_norm, _ = _inputs(batch, size)
+    l_norm, _ = lab_inputs(batch, size)
     repeats = 2 if args.quick else 5
     model = _model(args.quick)
     model.calibrate(l_norm)

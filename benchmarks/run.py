@@ -14,7 +14,6 @@ video-memory, a long video's peak memory over a short one's.
 
 import argparse
 import functools
-import io
 import json
 import os
 import platform
@@ -34,7 +33,7 @@ from benchmarks.hypercolumn import (
     bench_hypercolumn_inference,
     bench_hypercolumn_training,
 )
-from benchmarks.photos import photo_set
+from benchmarks.photos import photo_set, synthetic_jpegs
 from benchmarks.speed import bench_colorize_speed, bench_png, bench_precision, bench_serving
 from benchmarks.timing import median_seconds
 from benchmarks.training import bench_training
@@ -77,23 +76,6 @@ def _images_per_second(epoch) -> float:
     start = time.perf_counter()
     produced = epoch()
     return produced / (time.perf_counter() - start)
-
-
-def _synthetic_jpegs(folder: Path, count: int) -> list[str]:
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    paths = []
-    for index in range(count):
-        gradient = np.linspace(0, 255, 224)[None, :, None] * rng.uniform(0.3, 1, (1, 1, 3))
-        noise = rng.normal(0, 20, (224, 224, 3))
-        pixels = np.clip(gradient + noise, 0, 255).astype(np.uint8)
-        path = folder / f"synthetic_{index:04d}.jpg"
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, "JPEG", quality=75)
-        path.write_bytes(buffer.getvalue())
-        paths.append(str(path))
-    return paths
 
 
 def _plain_loop_epoch(paths, size: int, batch_size: int, seed: int) -> int:
@@ -143,7 +125,7 @@ def bench_pipeline(args) -> list[dict]:
             paths = [everything[i] for i in sorted(picks)]
             origin = f"{count} photos from {args.data}"
         else:
-            paths = _synthetic_jpegs(Path(scratch), count)
+            paths = synthetic_jpegs(Path(scratch), count)
             origin = f"{count} synthetic 224x224 JPEGs"
         dataset = data.lab_dataset(paths, size, batch_size, training=True, seed=0)
         batches = iter(dataset.repeat())

@@ -26,14 +26,14 @@ _QUICK_ARGS = {
 
 
 def _photos(args, scratch: Path, count: int) -> tuple[list[str], str]:
-    from benchmarks.run import _synthetic_jpegs
+    from benchmarks.photos import synthetic_jpegs
     from kcolor.data import sources
 
     if args.data and Path(args.data).is_dir():
         everything = sources.resolve_source(args.data).images
         picks = np.random.default_rng(0).choice(len(everything), count, replace=False)
         return [everything[i] for i in sorted(picks)], f"{count} photos from {args.data}"
-    return _synthetic_jpegs(scratch, count), f"{count} synthetic JPEGs"
+    return synthetic_jpegs(scratch, count), f"{count} synthetic JPEGs"
 
 
 def _setups(model_name, args, files, shards):

@@ -10,7 +10,7 @@ the same run, so the ratio column is each trunk's speed-up over it.
 
 import tempfile
 
-from benchmarks.hypercolumn import _inputs
+from benchmarks.hypercolumn import lab_inputs
 from benchmarks.timing import median_seconds
 
 # name -> HypercolumnColorizer arguments; --quick uses narrow versions of each.
@@ -33,7 +33,7 @@ def _model(arguments, policy):
 
     keras.utils.set_random_seed(0)
     model = HypercolumnColorizer(**arguments, seed=0, dtype=policy)
-    model.calibrate(_inputs(2, 64)[0])
+    model.calibrate(lab_inputs(2, 64)[0])
     return model
 
 
@@ -44,7 +44,7 @@ def _training_rate(arguments, batch, size, repeats) -> float:
     model = _model(arguments, "mixed_bfloat16")
     optimizer = keras.optimizers.Adam(1e-4)
     optimizer.build(model.trainable_variables)
-    l_norm, ab_norm = _inputs(batch, size)
+    l_norm, ab_norm = lab_inputs(batch, size)
 
     @tf.function
     def step():
@@ -62,7 +62,7 @@ def _latencies(arguments, size, repeats, with_int8) -> dict:
 
     from kcolor.deploy import tflite
 
-    l_norm = _inputs(1, size)[0]
+    l_norm = lab_inputs(1, size)[0]
     result = {}
     for policy in ("float32", "mixed_bfloat16"):
         model = _model(arguments, policy)
