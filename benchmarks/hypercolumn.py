@@ -61,9 +61,7 @@ def _training_step(model, dense):
         kernel = ops.concatenate([p.kernel for p in model.projections], axis=0)
         hue, chroma = model._head(ops.matmul(column, kernel), training=True)
         targets = model.encode_targets(ab_norm, l_norm)
-        return ops.mean(targets[2] * histogram_codec.kl_divergence(targets[0], hue)) + ops.mean(
-            targets[3] * histogram_codec.kl_divergence(targets[1], chroma)
-        )
+        return histogram_codec.histogram_loss(targets, hue, chroma)
 
     @tf.function
     def step(l_norm, ab_norm):

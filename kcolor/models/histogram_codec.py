@@ -70,6 +70,28 @@ def encode_targets(ab_norm, l_norm, bins: int, max_chroma: float, hue_weight: fl
     return hue_target, chroma_target, hue_weights, ops.maximum(chroma_weights, 0.0)
 
 
+def histogram_loss(targets, hue_logits, chroma_logits, color_weights=None):
+    """The paper's loss: KL divergence of the predicted hue and chroma histograms from the
+    targets, weighted per pixel (hue by chroma, chroma by lightness).
+
+    Args:
+        targets: :func:`encode_targets`' four outputs for the pixels.
+        hue_logits, chroma_logits: (..., bins) predicted logits.
+        color_weights: (hue bins, chroma bins) rebalancing weights, or None; each pixel's
+            weights are then scaled by its colour's rarity.
+
+    Returns:
+        A float32 scalar: the mean weighted hue term plus the mean weighted chroma term.
+    """
+    hue_target, chroma_target, hue_weight, chroma_weight = targets
+    if color_weights is not None:
+        rarity = ops.sum(ops.matmul(hue_target, color_weights) * chroma_target, -1)
+        hue_weight, chroma_weight = hue_weight * rarity, chroma_weight * rarity
+    hue_kl = kl_divergence(hue_target, ops.cast(hue_logits, "float32"))
+    chroma_kl = kl_divergence(chroma_target, ops.cast(chroma_logits, "float32"))
+    return ops.mean(hue_weight * hue_kl) + ops.mean(chroma_weight * chroma_kl)
+
+
 def decode(hue_probs, chroma_probs, decoding: Decoding, seed=None):
     """Per-pixel histograms (..., bins) x2 -> ``ab_norm`` (..., 2).
 

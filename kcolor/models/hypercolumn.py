@@ -396,21 +396,16 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         points = ops.cast(y_pred["points"], "int32")
         ab_at_points = tf.gather_nd(y, points, batch_dims=1)
         l_at_points = tf.gather_nd(x, points, batch_dims=1)
-        hue_target, chroma_target, hue_weight, chroma_weight = self.encode_targets(
-            ab_at_points, l_at_points
+        targets = self.encode_targets(ab_at_points, l_at_points)
+        if self.rebalance is not None and self.color_weights is None:
+            raise ConfigError(
+                "rebalance is set but no colour prior is known: call "
+                "model.estimate_color_prior(batches) before training"
+            )
+        weights = self.color_weights if self.rebalance is not None else None
+        loss = histogram_codec.histogram_loss(
+            targets, y_pred["hue_logits"], y_pred["chroma_logits"], weights
         )
-        if self.rebalance is not None:
-            if self.color_weights is None:
-                raise ConfigError(
-                    "rebalance is set but no colour prior is known: call "
-                    "model.estimate_color_prior(batches) before training"
-                )
-            rarity = ops.sum(ops.matmul(hue_target, self.color_weights) * chroma_target, -1)
-            hue_weight, chroma_weight = hue_weight * rarity, chroma_weight * rarity
-        kl_divergence = histogram_codec.kl_divergence
-        hue_kl = kl_divergence(hue_target, ops.cast(y_pred["hue_logits"], "float32"))
-        chroma_kl = kl_divergence(chroma_target, ops.cast(y_pred["chroma_logits"], "float32"))
-        loss = ops.mean(hue_weight * hue_kl) + ops.mean(chroma_weight * chroma_kl)
         losses = [loss] + list(self.losses)
         # Each replica sees part of the global batch and the optimizer sums the replicas'
         # gradients, so each replica's mean is divided by their number (as Keras' own
