@@ -9,8 +9,9 @@ def add_parser(commands) -> None:
     train = commands.add_parser(
         "train",
         help="train a model into a run directory (resumes when started again)",
-        description="Train the hypercolumn model (Larsson et al.) or the diverse GAN (Cao et "
-        "al.) with model.fit. Settings come from the model's defaults, then --config, then "
+        description="Train a model kind with model.fit: the hypercolumn model (Larsson et "
+        "al.), the diverse GAN (Cao et al.) or a kind registered in kcolor.models.registry. "
+        "Settings come from the kind's defaults, then --config, then "
         "the flags and --set overrides; the resolved settings are written to "
         "RUN_DIR/config.yaml. TensorBoard logs, checkpoints, a per-epoch backup and the "
         "final model.keras all go under RUN_DIR. Starting the same command again after an "
