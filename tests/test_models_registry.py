@@ -1,6 +1,8 @@
 """The model-kind registry: a third kind, defined here alone, trains, saves, loads,
 colorizes and exports through kcolor's own commands, with no change to any other module."""
 
+import importlib.metadata
+
 import keras
 import numpy as np
 import pytest
@@ -151,3 +153,26 @@ def test_a_kinds_settings_are_checked():
         ConfigError, match=r"model must be one of \(.*'tiny'.*\)\. Received: 'nope'"
     ):
         run_config.from_dict({"model": "nope", "data": ["x"]}).resolved()
+
+
+def test_kinds_of_other_installed_packages_load_through_entry_points(monkeypatch):
+    group = registry.PLUGIN_GROUP
+    found = [
+        importlib.metadata.EntryPoint("plugin", "helpers.plugin_kind", group),
+        importlib.metadata.EntryPoint("broken", "helpers.no_such_module", group),
+    ]
+    monkeypatch.setattr(
+        importlib.metadata,
+        "entry_points",
+        lambda group: found if group == registry.PLUGIN_GROUP else [],
+    )
+    try:
+        with pytest.warns(RuntimeWarning, match="'broken' .* did not load: ModuleNotFoundError"):
+            assert registry.load_plugin_kinds() == ["plugin"]
+        assert "plugin_kind" in registry.names()
+        assert (
+            run_config.from_dict({"model": "plugin_kind", "data": ["x"]}).resolved().image_size
+            == 16
+        )
+    finally:
+        registry._KINDS.pop("plugin_kind", None)

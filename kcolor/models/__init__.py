@@ -15,7 +15,7 @@ kcolor.models.registry     the model kinds ``kcolor train`` builds (name, defaul
                            gan_kind register kcolor's two.
 """
 
-from kcolor.models import gan_kind, hypercolumn_kind  # noqa: F401  (register the kinds)
+from kcolor.models import gan_kind, hypercolumn_kind, registry  # noqa: F401  (register)
 from kcolor.models.base import ColorizationModel
 from kcolor.models.gan import (
     ColorCritic,
@@ -39,3 +39,6 @@ __all__ = [
     "gan_parts",
     "trunk_kind",
 ]
+
+# Kinds other installed packages add (entry points "kcolor.model_kinds").
+registry.load_plugin_kinds()

@@ -7,13 +7,17 @@ config validation and the command line ask this registry; nothing outside
 ``kcolor.models`` asks which kind a model is.
 
 A new kind is a module in ``kcolor.models`` that calls :func:`register` (and a test); the
-kinds kcolor ships register when ``kcolor.models`` is imported.
+kinds kcolor ships register when ``kcolor.models`` is imported. A kind in another
+installed package is found through its entry point in the group ``kcolor.model_kinds``
+(:func:`load_plugin_kinds`), so ``kcolor train``, ``kcolor colorize`` and the rest know it.
 """
 
 import dataclasses
+import importlib.metadata
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 
 from kcolor.errors import ConfigError, ModelFileError
@@ -233,6 +237,30 @@ def kinds_with_setting(name: str) -> list[ModelKind]:
     """The kinds that have a run setting called ``name``."""
     _register_bundled_kinds()
     return [kind for kind in _KINDS.values() if name in kind.settings]
+
+
+PLUGIN_GROUP = "kcolor.model_kinds"
+
+
+def load_plugin_kinds() -> list[str]:
+    """Import the modules installed packages name under the entry-point group
+    ``kcolor.model_kinds`` (each registers its kinds, and its Keras classes, on import);
+    returns the entry points loaded. One that fails to import is reported in a
+    RuntimeWarning naming it, and the others still load."""
+    loaded = []
+    for entry in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+        try:
+            entry.load()
+        except Exception as error:  # any error of another package's code: kcolor goes on
+            warnings.warn(
+                f"kcolor: the model kind plugin {entry.name!r} ({entry.value}) did not load: "
+                f"{type(error).__name__}: {error}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        loaded.append(entry.name)
+    return loaded
 
 
 def _register_bundled_kinds() -> None:
