@@ -176,3 +176,31 @@ def test_kinds_of_other_installed_packages_load_through_entry_points(monkeypatch
         )
     finally:
         registry._KINDS.pop("plugin_kind", None)
+
+
+def test_an_installed_package_with_the_entry_point_is_found_by_a_new_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # A package installed the way pip lays one out: its module and a .dist-info folder
+    # naming the entry point.
+    (tmp_path / "kcolor_plugin_example.py").write_text(
+        (Path(__file__).parent / "helpers" / "plugin_kind.py").read_text()
+    )
+    info = tmp_path / "kcolor_plugin_example-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: kcolor-plugin-example\nVersion: 0.1\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[kcolor.model_kinds]\nexample = kcolor_plugin_example\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    result = subprocess.run(
+        [sys.executable, "-c", "from kcolor.models import registry; print(registry.names())"],
+        capture_output=True, text=True, env=environment, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "plugin_kind" in result.stdout
