@@ -124,6 +124,16 @@ def test_a_registered_kind_trains_colorizes_and_exports_through_the_commands(tmp
     export = ["export", "--model", str(model_file), "-o", str(served), "--size", "32"]
     assert cli.main(export) == 0
     assert (served / "colorizer" / "1" / "saved_model.pb").is_file()
+    lite = tmp_path / "lite"
+    export_tflite = ["export", "--model", str(model_file), "-o", str(lite), "--format", "tflite"]
+    assert cli.main([*export_tflite, "--variants", "float32", "--input-size", "32"]) == 0
+    lite_out = tmp_path / "lite_out"
+    lite_file = str(lite / "colorizer_float32.tflite")
+    assert (
+        cli.main(["colorize", str(photos / "0.png"), "-o", str(lite_out), "--model", lite_file])
+        == 0
+    )
+    assert np.asarray(Image.open(lite_out / "0.png")).shape == (24, 32, 3)
 
     # Fine-tuning from the run's model keeps the kind's architecture.
     more = run_config.from_dict(
