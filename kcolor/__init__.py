@@ -8,11 +8,11 @@ The package, from the bottom layer up (a module imports only from layers below i
                       classes, writing files atomically, choosing the arithmetic.
     kcolor.data       sources, decoding, the tf.data pipeline, TFRecord shards, mixes.
     kcolor.models     the models (Larsson et al. 2016, Cao et al. 2017), their common
-                      interface, the VGG16 trunk and the bundled presets.
-    kcolor.inference  the full-resolution colorize path for Keras models.
+                      interface, the model-kind registry, the trunks and the presets.
+    kcolor.inference  the full-resolution colorize path and the colorizer interface.
     kcolor.deploy     SavedModel export for TF Serving, TFLite, int8, serving clients.
-    kcolor.api        kcolor.colorize, kcolor.make_colorizer, kcolor.open_colorizer,
-                      kcolor.load_model.
+    kcolor.api        kcolor.colorize, kcolor.make_colorizer, kcolor.load_model (and
+                      kcolor.open_colorizer, deprecated).
     kcolor.video      videos: frames through the colorize path, colour carried along
                       the motion between frames, audio copied.
     kcolor.jobs, kcolor.evaluation, kcolor.training
