@@ -151,6 +151,35 @@ def test_config_file_errors_name_the_file(tmp_path):
         run_config.with_overrides(run_config.RunConfig(), ["epochs"])
 
 
+# What the previous version wrote into every run's config.yaml: all kinds' settings at
+# the top level, the ones a kind does not use as their defaults or as null.
+_EARLIER_RUN_SETTINGS = {
+    "critic_learning_rate": None, "critic_steps": 5, "clip_value": 0.01,
+    "gradient_penalty": None, "l1_weight": 0.0, "l1_best_of": 1, "gan_loss": "wasserstein",
+    "guide": None, "calibrate": True, "prior_batches": 20,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("model", ["hypercolumn", "gan"])
+def test_run_configs_of_the_previous_version_load_and_resume_unchanged(model, tmp_path):
+    earlier = {"model": model, "data": ["x"], **_EARLIER_RUN_SETTINGS}
+    if model == "gan":
+        earlier.update(critic_learning_rate=1e-4, critic_steps=3, guide="mobilenet_v2")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(earlier))
+    saved = run_config.load_config(path).resolved()
+    if model == "gan":
+        assert saved.model_settings["critic_steps"] == 3
+        assert saved.model_settings["guide"] == "mobilenet_v2"
+    else:
+        assert saved.model_settings == {"calibrate": True, "prior_batches": 20}
+    # The same run written the new way is the same run: it resumes.
+    current = run_config.from_dict(
+        {"model": model, "data": ["x"], "model_settings": saved.model_settings}
+    ).resolved()
+    assert run_config.differences(saved, current) == []
+
+
 @pytest.mark.parametrize("schedule", ["cosine", "exponential"])
 def test_learning_rate_schedules_decay(schedule):
     config = run_config.from_dict(

@@ -278,9 +278,10 @@ def from_dict(values: dict, source: str = "config") -> RunConfig:
 def _nest_model_settings(values: dict, source: str) -> dict:
     """``values`` with top-level model-kind settings moved under ``model_settings``.
 
-    Earlier versions kept every kind's settings at the top level and wrote them all
-    (defaults included) into each run's ``config.yaml``: a setting of another kind is
-    dropped when it holds that kind's default, and refused otherwise.
+    Earlier versions kept every kind's settings at the top level and wrote them all into
+    each run's ``config.yaml``, unused ones as their defaults or as null: a setting of
+    another kind is dropped when it holds that kind's default or null, and refused
+    otherwise.
     """
     known = {field.name for field in dataclasses.fields(RunConfig)}
     model = values.get("model", RunConfig.model)
@@ -292,7 +293,7 @@ def _nest_model_settings(values: dict, source: str) -> dict:
             kept[key] = value
         elif any(kind.name == model for kind in owners):
             nested[key] = value
-        elif any(value != kind.settings[key].default for kind in owners):
+        elif value is not None and any(value != kind.settings[key].default for kind in owners):
             names = " and ".join(kind.name for kind in owners)
             raise ConfigError(
                 f"{source}: {key} is a setting of the {names} model, not of {model}. "
