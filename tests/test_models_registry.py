@@ -70,7 +70,7 @@ def tiny_kind():
                 "optimizer": "adam",
                 "learning_rate": 1e-2,
             },
-            settings={"rate_scale": registry.Setting(1.0, float, at_least=0)},
+            settings={"rate_scale": registry.Setting(1.0, float, at_least=0, doc="times the rate")},
             build=build_tiny,
         )
     )
@@ -151,7 +151,7 @@ def test_a_registered_kind_trains_colorizes_and_exports_through_the_commands(tmp
 
 
 def test_a_kinds_settings_are_checked():
-    with pytest.raises(ConfigError, match="not settings of the tiny model"):
+    with pytest.raises(ConfigError, match=r"not settings of the tiny model.*rate_scale \(times"):
         run_config.from_dict(
             {"model": "tiny", "data": ["x"], "model_settings": {"critic_steps": 2}}
         ).resolved()
@@ -160,7 +160,7 @@ def test_a_kinds_settings_are_checked():
             {"model": "tiny", "data": ["x"], "model_settings": {"rate_scale": -1}}
         ).resolved()
     with pytest.raises(
-        ConfigError, match=r"model must be one of \(.*'tiny'.*\)\. Received: 'nope'"
+        ConfigError, match=r"model must be one of \(.*'tiny'.*\)\. Received: 'nope' .*tiny: two"
     ):
         run_config.from_dict({"model": "nope", "data": ["x"]}).resolved()
 

@@ -33,7 +33,7 @@ class Setting:
         allow_none: None is a value too (always so when the default is None).
         choices: the allowed values (strings), if limited.
         at_least: the smallest allowed number, if limited.
-        doc: what it does, for error messages and the docs.
+        doc: what it does, shown beside its name when a setting is unknown.
     """
 
     default: object
@@ -170,7 +170,7 @@ class ModelKind:
 
     Attributes:
         name: what ``kcolor train NAME`` and a run config's ``model`` say.
-        description: one line for help texts.
+        description: one line, shown beside its name when a kind is unknown.
         run_defaults: defaults of the run's generic settings for this kind
             (``image_size``, ``batch_size``, ``optimizer``, ``learning_rate``).
         settings: the kind's own run settings by name.
@@ -192,9 +192,10 @@ class ModelKind:
         """The kind's settings: ``given`` checked, defaults filled in; raises ConfigError."""
         unknown = sorted(set(given) - set(self.settings))
         if unknown:
+            listed = "; ".join(f"{name} ({setting.doc})" for name, setting in self.settings.items())
             raise ConfigError(
                 f"model_settings: {unknown} are not settings of the {self.name} model; "
-                f"its settings are {sorted(self.settings)}"
+                f"its settings are: {listed or 'none'}"
             )
         return {
             name: setting.check(name, given.get(name, setting.default))
@@ -229,7 +230,8 @@ def get(name: str) -> ModelKind:
     """
     _register_bundled_kinds()
     if name not in _KINDS:
-        raise ConfigError(f"model must be one of {names()}. Received: {name!r}")
+        listed = "; ".join(f"{kind.name}: {kind.description}" for kind in _KINDS.values())
+        raise ConfigError(f"model must be one of {names()}. Received: {name!r} ({listed})")
     return _KINDS[name]
 
 

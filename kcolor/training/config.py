@@ -114,8 +114,8 @@ class RunConfig:
         values["model_settings"] = kind.resolve_settings(values["model_settings"])
         values["data"] = _as_sources(values["data"])
         values["val"] = _as_list(values["val"])
-        for name, kind in _NUMBERS.items():
-            values[name] = registry.as_number(name, values[name], kind)
+        for name, number_type in _NUMBERS.items():
+            values[name] = registry.as_number(name, values[name], number_type)
         config = RunConfig(**values)
         config._check()
         return config
