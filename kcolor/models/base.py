@@ -128,15 +128,6 @@ class ColorizationModel:
         """True when each noise draw gives a different colouring."""
         return self.noise_channels > 0
 
-    # True for models that set statistics from a training batch before the first fit.
-    calibrated_on_data = False
-
-    def calibrate(self, l_norm):
-        """Set statistics from a batch of training images (float32 (B, H, W, 1),
-        ``L / 50 - 1``) before the first fit; training calls it when
-        :attr:`calibrated_on_data`. Nothing to set by default."""
-        return None
-
     def learning_rates(self) -> dict:
         """The optimizer's current learning rate, as the training logs name it:
         ``{"learning_rate": float}``."""

@@ -211,9 +211,6 @@ class HypercolumnColorizer(ColorizationModel, keras.Model):
         conv layers, 32 for the MobileNets) give every feature map an exact size."""
         return max(self.strides)
 
-    # The paper's per-layer feature scaling is set from a training batch (calibrate()).
-    calibrated_on_data = True
-
     # --- the network ------------------------------------------------------------------
 
     def predict_ab(self, l_norm, noise=None, training=False):
