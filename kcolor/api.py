@@ -69,16 +69,17 @@ def make_colorizer(model, size: int = 256, precision: str = "auto"):
     """
     from kcolor.deploy import tflite  # its runtime loads only when a file is opened
 
-    precision_module.resolve(precision)  # an unknown precision is refused before loading
+    # Checked before loading: an unknown precision is refused at once.
+    int8 = precision_module.resolve(precision) == "int8"
     if isinstance(model, tflite.TFLiteModel) or _names_a_tflite_file(model):
         if precision != "auto":
             raise ConfigError("--precision does not apply to a .tflite model (its file fixes it).")
         return tflite.LiteColorizer(load_model(model), size)
     model = load_model(model)
-    if precision_module.resolve(precision) == "int8":
-        from kcolor.deploy import int8  # loads the TFLite runtime only when asked for
+    if int8:
+        from kcolor.deploy.int8 import Int8Colorizer  # loads the TFLite runtime when asked
 
-        return int8.Int8Colorizer(model, size)
+        return Int8Colorizer(model, size)
     return inference.Colorizer(model, size, precision)
 
 
