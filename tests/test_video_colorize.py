@@ -221,3 +221,30 @@ def test_a_file_without_video_and_a_video_over_the_pixel_limit_are_refused(clip,
     with pytest.raises(inference.ImageTooLarge, match="128x96 pixels is over the limit of 10,000"):
         colorize_video(clip, tmp_path / "big.mp4", "default", max_pixels=10_000)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["sound.mp4"]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_consumer_that_stops_early_never_waits_on_the_reader(fails):
+    import threading
+    import time
+
+    from kcolor.video.colorize import prefetched
+
+    def frames():
+        yield from range(6)
+        if fails:
+            raise OSError("truncated")
+
+    def consume():
+        reader = prefetched(frames(), 2)
+        for index, _ in enumerate(reader):
+            if index == 3:
+                # The reader fills its queue meanwhile and has its end (or error) to hand on.
+                time.sleep(0.5)
+                break
+        reader.close()
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    consumer.join(10)
+    assert not consumer.is_alive()

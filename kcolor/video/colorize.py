@@ -79,20 +79,24 @@ def prefetched(iterable, depth: int):
     stop = threading.Event()
     end = object()
 
+    def put(entry) -> bool:
+        # Never blocks past a stop: a consumer that stopped reads nothing more.
+        while not stop.is_set():
+            try:
+                items.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce():
         try:
             for item in iterable:
-                while not stop.is_set():
-                    try:
-                        items.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put((item, None)):
                     return
-            items.put((end, None))
+            put((end, None))
         except BaseException as error:  # handed to the consumer, which raises it
-            items.put((end, error))
+            put((end, error))
         finally:
             if hasattr(iterable, "close"):
                 iterable.close()  # a generator: its clean-up (closing the file) runs here
