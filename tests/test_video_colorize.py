@@ -157,6 +157,9 @@ def test_evaluate_scores_a_video_beside_frame_by_frame_and_the_original(clip, tm
     assert "flicker (Lab)" in capsys.readouterr().out
     assert cli.main(["evaluate", str(clip), str(tmp_path / "photo.png")]) == 1
     assert "separate runs" in capsys.readouterr().err
+    # The pixel limit of kcolor colorize holds for videos scored too.
+    assert cli.main(["evaluate", str(clip), "--max-pixels", "100", "--quiet"]) == 1
+    assert "over the limit of 100 pixels" in capsys.readouterr().err
 
 
 def test_a_tracked_patch_keeps_its_colour(tmp_path):

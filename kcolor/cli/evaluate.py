@@ -96,6 +96,7 @@ def _evaluate_videos(args: argparse.Namespace, colorizer, videos) -> int:
                 args.seed,
                 args.limit,
                 not args.quiet,
+                options.max_pixels(args),
             )
         except (KcolorError, FileNotFoundError) as error:
             print(jobs.one_line(f"failed {path}: {error}"), file=sys.stderr)

@@ -116,7 +116,7 @@ def prefetched(iterable, depth: int):
         thread.join()
 
 
-class _FrameColorer:
+class FrameColorer:
     """Colours one frame after another of one video: network, memory and seed."""
 
     def __init__(self, colorizer, temporal: TemporalSettings, seed: int | None):
@@ -132,17 +132,27 @@ class _FrameColorer:
     def ab(self, rgb: np.ndarray) -> np.ndarray:
         """float32 (h, w, 2) ``ab_norm`` of this frame at the processing size."""
         l_norm = self.colorizer.model_input(rgb)
+        return self.carry(l_norm, lambda: self.predict(l_norm))
 
-        def predict():
-            self.predicted += 1
-            ab = self.colorizer.predict_ab(l_norm, 1, self.seed)
-            return np.asarray(ab, np.float32)[0, 0]
+    def predict(self, l_norm) -> np.ndarray:
+        """The network's own colouring of a frame: float32 (h, w, 2) ``ab_norm``."""
+        ab = self.colorizer.predict_ab(l_norm, 1, self.seed)
+        return np.asarray(ab, np.float32)[0, 0]
 
+    def carry(self, l_norm, predict) -> np.ndarray:
+        """This frame's ``ab_norm``: the network's colouring (``predict()``, called only on
+        keyframes when colour is carried) fused with the colour carried from the frames
+        before."""
         keyframe = self.index % self.temporal.keyframe_interval == 0
         self.index += 1
-        if self.memory is None:
+
+        def counted():
+            self.predicted += 1
             return predict()
-        return self.memory.color(gray_uint8(l_norm), predict, keyframe)
+
+        if self.memory is None:
+            return counted()
+        return self.memory.color(gray_uint8(l_norm), counted, keyframe)
 
 
 def colorized_frames(
@@ -172,7 +182,7 @@ def colorized_frames(
     colorizer = _colorizer(model, size, precision)
     info = io.probe(source)
     inference.check_pixels(source, info.width, info.height, max_pixels)
-    colorer = _FrameColorer(colorizer, temporal, seed)
+    colorer = FrameColorer(colorizer, temporal, seed)
     for frame in prefetched(io.read_frames(source), FRAMES_IN_FLIGHT):
         yield frame, inference.compose(frame.rgb, colorer.ab(frame.rgb))
 
@@ -220,7 +230,7 @@ def colorize_video(
     colorizer = _colorizer(model, size, precision)
     info = io.probe(source)
     inference.check_pixels(source, info.width, info.height, max_pixels)
-    colorer = _FrameColorer(colorizer, temporal, seed)
+    colorer = FrameColorer(colorizer, temporal, seed)
     extension = os.path.splitext(destination)[1]
     bar = tqdm(
         total=info.frames or None, unit="frame", desc=os.path.basename(source), disable=not progress

@@ -17,9 +17,16 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from kcolor import color, inference, metrics
+from kcolor.limits import DEFAULT_MAX_PIXELS
 from kcolor.video import io
-from kcolor.video.colorize import TemporalSettings, gray_uint8, prefetched
-from kcolor.video.temporal import ColorMemory, WarpingError
+from kcolor.video.colorize import (
+    FRAMES_IN_FLIGHT,
+    FrameColorer,
+    TemporalSettings,
+    gray_uint8,
+    prefetched,
+)
+from kcolor.video.temporal import WarpingError
 
 _KINDS = ("temporal", "frame_by_frame", "no_colour")
 
@@ -64,7 +71,15 @@ class _VideoScores:
         }
 
 
-def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, progress=False):
+def evaluate_video(
+    path,
+    colorizer,
+    temporal=None,
+    seed=0,
+    max_frames=None,
+    progress=False,
+    max_pixels=DEFAULT_MAX_PIXELS,
+):
     """Score one colour video; returns a JSON-ready dict.
 
     Args:
@@ -73,6 +88,7 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
             frame-by-frame colouring is scored beside it.
         seed: the GAN's seed for the whole video.
         max_frames: score only the first frames.
+        max_pixels: refuse a video whose frames have more pixels (None: no limit).
 
     Returns:
         ``{"video", "frames", "psnr": {kind: mean}, "colorfulness": {kind: mean,
@@ -83,28 +99,22 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
     path = os.fspath(path)
     temporal = temporal or TemporalSettings()
     info = io.probe(path)
-    memory = ColorMemory(temporal.strength) if temporal.enabled else None
-    seed = colorizer.choose_seed(seed)
+    inference.check_pixels(path, info.width, info.height, max_pixels)
+    colorer = FrameColorer(colorizer, temporal, seed)
     scores = _VideoScores()
-    predicted = 0
     total = min(info.frames or 0, max_frames or info.frames or 0) or None
-    frames = prefetched(io.read_frames(path), 4)
+    frames = prefetched(io.read_frames(path), FRAMES_IN_FLIGHT)
     for frame in tqdm(frames, total=total, unit="frame", disable=not progress):
         if max_frames is not None and scores.frames >= max_frames:
             break
         l_norm = colorizer.model_input(frame.rgb)
-        gray = gray_uint8(l_norm)
-        prediction = np.asarray(colorizer.predict_ab(l_norm, 1, seed), np.float32)[0, 0]
-
-        def predict(prediction=prediction):
-            nonlocal predicted
-            predicted += 1
-            return prediction
-
-        keyframe = scores.frames % temporal.keyframe_interval == 0
-        steady = memory.color(gray, predict, keyframe) if memory is not None else predict()
+        # One network call serves both: the fused colouring and frame-by-frame colouring.
+        prediction = colorer.predict(l_norm)
+        steady = colorer.carry(l_norm, lambda prediction=prediction: prediction)
         colorings = {"temporal": steady, "frame_by_frame": prediction}
-        scores.add(frame.rgb, gray, {**colorings, "no_colour": np.zeros_like(prediction)})
+        scores.add(
+            frame.rgb, gray_uint8(l_norm), {**colorings, "no_colour": np.zeros_like(prediction)}
+        )
     if not scores.frames:
         raise io.VideoReadError(f"{path}: no frame to score")
     settings = {
@@ -115,7 +125,7 @@ def evaluate_video(path, colorizer, temporal=None, seed=0, max_frames=None, prog
     return {
         "video": path,
         "frames": scores.frames,
-        "predicted": predicted,
+        "predicted": colorer.predicted,
         "temporal": settings,
         **scores.means(),
     }
