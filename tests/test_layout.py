@@ -104,6 +104,7 @@ INNER_LAYERS = {
         ("kcolor.jobs.planning",),
         ("kcolor.jobs.run",),
         ("kcolor.jobs.photos", "kcolor.jobs.videos", "kcolor.jobs.served"),
+        ("kcolor.jobs.mixed",),
     ),
     "kcolor.models.gan": (
         ("kcolor.models.gan.generator",),

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import socket
 import tempfile
 
 from kcolor.errors import ConfigError
@@ -35,6 +36,14 @@ def _gradio():
     except ImportError as error:
         raise ConfigError('the web page needs Gradio: pip install "kcolor[app]"') from error
     return gradio
+
+
+def _free_port(host: str) -> int:
+    """A port the system has free on ``host`` now. Gradio, given none, tries 7860 and up,
+    so two apps started at once (two test workers, say) race for the same port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 def _running_loop():
@@ -104,7 +113,7 @@ def running_app(
         page.queue(default_concurrency_limit=1, max_size=queue_size)
         _, address, _ = page.launch(
             server_name=host,
-            server_port=port,
+            server_port=_free_port(host) if port is None else port,
             prevent_thread_lock=True,
             max_file_size=f"{max_upload_mb}mb",
             quiet=True,

@@ -129,15 +129,9 @@ class ColorizeService:
         folder = tempfile.mkdtemp(prefix="drop-", dir=self.work_folder)
         names = {path: os.path.basename(path) for path in paths}
         planned, problems = jobs.plan_jobs(paths, os.path.join(folder, "colorized"), "png", samples)
-        videos = [job for job in planned if jobs.is_video_job(job)]
-        photos = [job for job in planned if not jobs.is_video_job(job)]
-        report = jobs.colorize_files(
-            photos, colorizer, samples=samples, seed=seed, max_pixels=self.max_pixels
+        report = jobs.colorize_jobs(
+            planned, colorizer, samples=samples, seed=seed, max_pixels=self.max_pixels
         )
-        if videos:
-            report.extend(
-                jobs.colorize_videos(videos, colorizer, seed=seed, max_pixels=self.max_pixels)
-            )
         written = set(report.written)
         finished = [job for job in planned if all(path in written for path in job.outputs)]
         colorings = [

@@ -42,10 +42,8 @@ def run(args: argparse.Namespace) -> int:
     colorizer.check_samples(args.samples)
 
     def colorize_all(planned):
-        videos = [job for job in planned if jobs.is_video_job(job)]
-        photos = [job for job in planned if not jobs.is_video_job(job)]
-        report = jobs.colorize_files(
-            photos,
+        return jobs.colorize_jobs(
+            planned,
             colorizer,
             samples=args.samples,
             seed=args.seed,
@@ -54,20 +52,8 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             progress=not args.quiet,
             max_pixels=options.max_pixels(args),
+            temporal=options.temporal_settings(args),
+            crf=args.crf,
         )
-        if videos:
-            report.extend(
-                jobs.colorize_videos(
-                    videos,
-                    colorizer,
-                    temporal=options.temporal_settings(args),
-                    seed=args.seed,
-                    crf=args.crf,
-                    force=args.force,
-                    progress=not args.quiet,
-                    max_pixels=options.max_pixels(args),
-                )
-            )
-        return report
 
     return options.run_jobs(args, colorize_all)

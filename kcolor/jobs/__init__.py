@@ -9,8 +9,10 @@ kcolor.jobs.run       the rules every run keeps and its report (:class:`JobRun`)
 kcolor.jobs.photos    photos through a read / network / write pipeline.
 kcolor.jobs.videos    videos, one after another.
 kcolor.jobs.served    photos through TF Serving.
+kcolor.jobs.mixed     photos and videos of one run together.
 """
 
+from kcolor.jobs.mixed import colorize_jobs
 from kcolor.jobs.photos import PIXELS_IN_FLIGHT, PhotoPipeline, colorize_files
 from kcolor.jobs.planning import Job, is_video_job, plan_jobs
 from kcolor.jobs.run import BatchReport, JobRun, one_line
@@ -24,6 +26,7 @@ __all__ = [
     "JobRun",
     "PhotoPipeline",
     "colorize_files",
+    "colorize_jobs",
     "colorize_served",
     "colorize_videos",
     "is_video_job",
