@@ -1,7 +1,9 @@
 import io
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,36 +123,22 @@ def test_models_are_loaded_once_per_process(tiny_model_files, tmp_path):
 def test_colorize_in_a_loop_keeps_memory_flat(tmp_path):
     # In a fresh process, so that what other tests loaded does not count: 300 calls on
     # photos of 300 different sizes, as a notebook or a web page makes them.
-    script = tmp_path / "loop.py"
-    script.write_text(
-        "import numpy as np, kcolor\n"
-        "from kcolor import inference\n"
-        "rng = np.random.default_rng(0)\n"
-        "def rss():\n"
-        "    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
-        "sizes = [tuple(int(side) for side in rng.integers(60, 400, 2)) for _ in range(300)]\n"
-        "multiple = kcolor.load_model().input_multiple\n"
-        "shapes = {tuple(np.asarray(inference.processing_shape(*size, 96, multiple)))\n"
-        "          for size in sizes}\n"
-        "for call, (height, width) in enumerate(sizes):\n"
-        "    photo = (rng.random((height, width, 3)) * 255).astype(np.uint8)\n"
-        "    kcolor.colorize(photo, size=96)\n"
-        "    if call == 99:\n"
-        "        after_hundred = rss()\n"
-        "print(len(shapes), after_hundred, rss())\n"
-    )
+    script = Path(__file__).parent.parent / "scripts" / "colorize_memory.py"
+    report = tmp_path / "memory.json"
     result = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=600
-    )
+        [sys.executable, str(script), "--calls", "300", "--size", "96", "--json", str(report)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    shapes, after_hundred, after_all = map(float, result.stdout.split())
-    # The 300 sizes fall into a few processing shapes (TensorFlow's kernels cost a few MB
-    # per new shape; one shape per photo size grew memory by megabytes with each size).
-    assert shapes <= 40, shapes
+    figures = json.loads(report.read_text())
+    after_hundred, _, after_all = figures["resident_mb_every_100_calls"]
+    # The photo sizes fall into a few processing shapes (TensorFlow's kernels cost a few
+    # MB per new shape; one shape per photo size grew memory by megabytes with each size).
+    assert figures["photo_sizes"] > 250 and figures["shapes"] <= 40, figures
     # Then memory levels off: calls 101-300 added 6-31 MB in repeated runs (the memory
     # allocator grows in steps of up to 20 MB at unforeseeable moments), where reloading
     # the bundled model on each call grew it by about 45 MB a call.
-    assert after_all - after_hundred < 60, (after_hundred, after_all)
+    assert after_all - after_hundred < 60, figures
 
 
 @pytest.mark.parametrize(
