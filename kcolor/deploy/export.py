@@ -55,9 +55,9 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 INFO_FILE = "export_info.json"
 # The largest ab difference (Lab units) from the Keras model an export may have. Graph
 # and eager float32 differ by the rounding of fused kernels, which grows with the size of
-# the weights and the depth of the network (a guided GAN, two networks in series, or a
-# freshly fine-tuned model reach 1e-4 to 3e-4); one 8-bit output level is about 0.4 Lab
-# units, and an export that is wrong is off by whole units.
+# the weights and the depth of the network (the guided GAN, two networks in series,
+# reached 1.2e-4, docs/results.md); one 8-bit output level is about 0.4 Lab units, and
+# an export that is wrong is off by whole units.
 PARITY_TOLERANCE = 1e-2
 
 
