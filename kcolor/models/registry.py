@@ -7,7 +7,8 @@ config validation and the command line ask this registry; nothing outside
 ``kcolor.models`` asks which kind a model is.
 
 A new kind is a module in ``kcolor.models`` that calls :func:`register` (and a test); the
-kinds kcolor ships register when ``kcolor.models`` is imported. A kind in another
+kinds kcolor ships register when ``kcolor.models`` is imported, which importing this
+module does first. A kind in another
 installed package is found through its entry point in the group ``kcolor.model_kinds``
 (:func:`load_plugin_kinds`), so ``kcolor train``, ``kcolor colorize`` and the rest know it.
 """
@@ -218,7 +219,6 @@ def register(kind: ModelKind) -> ModelKind:
 
 def names() -> tuple[str, ...]:
     """The registered kinds' names, in registration order."""
-    _register_bundled_kinds()
     return tuple(_KINDS)
 
 
@@ -228,7 +228,6 @@ def get(name: str) -> ModelKind:
     Raises:
         ConfigError: no kind has that name (the message lists the known ones).
     """
-    _register_bundled_kinds()
     if name not in _KINDS:
         listed = "; ".join(f"{kind.name}: {kind.description}" for kind in _KINDS.values())
         raise ConfigError(f"model must be one of {names()}. Received: {name!r} ({listed})")
@@ -237,7 +236,6 @@ def get(name: str) -> ModelKind:
 
 def kinds_with_setting(name: str) -> list[ModelKind]:
     """The kinds that have a run setting called ``name``."""
-    _register_bundled_kinds()
     return [kind for kind in _KINDS.values() if name in kind.settings]
 
 
@@ -263,8 +261,3 @@ def load_plugin_kinds() -> list[str]:
             continue
         loaded.append(entry.name)
     return loaded
-
-
-def _register_bundled_kinds() -> None:
-    # kcolor.models registers the kinds it ships when imported.
-    import kcolor.models  # noqa: F401
